@@ -278,7 +278,7 @@ parse_required(struct cinfer_policy *p, const json_t *v, struct cinfer_err *e)
 		    "required_claims must be {\"[platform.]name\": \"value\"}");
 	json_object_foreach((json_t *)v, k, val) {
 		struct req_detail *r;
-		const char *dot = strchr(k, '.');
+		const char *dot = strchr(k, '.'), *name = k;
 		if (p->req_count >= REQ_MAX)
 			return ci_fail(e, CINFER_E_LIMIT, STAGE, "required_claims: too many");
 		r = &p->req[p->req_count++];
@@ -294,11 +294,11 @@ parse_required(struct cinfer_policy *p, const json_t *v, struct cinfer_err *e)
 			pn[dot - k] = '\0';
 			if (parse_platform(pn, &r->platform, "required_claims", e) != 0)
 				return -1;
-			k = dot + 1;
+			name = dot + 1;
 		}
-		if (strlen(k) == 0 || strlen(k) >= sizeof(r->name))
+		if (strlen(name) == 0 || strlen(name) >= sizeof(r->name))
 			return ci_fail(e, CINFER_E_MALFORMED, STAGE, "required_claims: bad name");
-		strcpy(r->name, k);
+		strcpy(r->name, name);
 		strcpy(r->value, json_string_value(val));
 	}
 	return 0;
