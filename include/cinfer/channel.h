@@ -45,6 +45,10 @@ extern "C" {
 int cinfer_bind_report_data(const char *context, const uint8_t *nonce, size_t nonce_size,
     EVP_PKEY *const *keys, uint8_t out[64], struct cinfer_err *e);
 
+/* The same, from the keys' SPKI SHA-256 hashes (for offline checks). */
+int cinfer_bind_report_data_hashed(const char *context, const uint8_t *nonce, size_t nonce_size,
+    const uint8_t (*key_hashes)[32], size_t count, uint8_t out[64], struct cinfer_err *e);
+
 /* Builds a self-signed attested certificate for tls_key. Returns new X509. */
 X509 *cinfer_ratls_cert_new(EVP_PKEY *tls_key, EVP_PKEY *receipt_key,
     const struct cinfer_evidence *ev, int64_t now, struct cinfer_err *e);

@@ -16,15 +16,17 @@
 #define CMW_MAX (256u << 10)
 
 int
-cinfer_bind_report_data(const char *context, const uint8_t *nonce, size_t nonce_size,
-    EVP_PKEY *const *keys, uint8_t out[64], struct cinfer_err *e)
+cinfer_bind_report_data_hashed(const char *context, const uint8_t *nonce, size_t nonce_size,
+    const uint8_t (*key_hashes)[32], size_t count, uint8_t out[64], struct cinfer_err *e)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t len[4], zero = 0, h[32];
+	uint8_t len[4], zero = 0;
 	int rc = -1;
 
-	if (nonce_size > 1024)
-		return ci_fail(e, CINFER_E_LIMIT, "channel.bind", "nonce of %zu bytes", nonce_size);
+	if (nonce_size > 1024 || count > 8) {
+		EVP_MD_CTX_free(ctx);
+		return ci_fail(e, CINFER_E_LIMIT, "channel.bind", "nonce or key list too long");
+	}
 	len[0] = (uint8_t)(nonce_size >> 24);
 	len[1] = (uint8_t)(nonce_size >> 16);
 	len[2] = (uint8_t)(nonce_size >> 8);
@@ -32,26 +34,36 @@ cinfer_bind_report_data(const char *context, const uint8_t *nonce, size_t nonce_
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, context, strlen(context)) != 1 ||
 	    EVP_DigestUpdate(ctx, &zero, 1) != 1 || EVP_DigestUpdate(ctx, len, 4) != 1 ||
-	    (nonce_size && EVP_DigestUpdate(ctx, nonce, nonce_size) != 1)) {
-		ci_ossl_fail(e, CINFER_E_INTERNAL, "channel.bind", "digest failed");
+	    (nonce_size && EVP_DigestUpdate(ctx, nonce, nonce_size) != 1))
 		goto out;
-	}
-	for (; keys != NULL && *keys != NULL; keys++) {
-		if (ci_pkey_spki_sha256(*keys, h, e) != 0)
+	for (size_t i = 0; i < count; i++)
+		if (EVP_DigestUpdate(ctx, key_hashes[i], 32) != 1)
 			goto out;
-		if (EVP_DigestUpdate(ctx, h, sizeof(h)) != 1) {
-			ci_ossl_fail(e, CINFER_E_INTERNAL, "channel.bind", "digest failed");
-			goto out;
-		}
-	}
-	if (EVP_DigestFinal_ex(ctx, out, NULL) != 1) {
-		ci_ossl_fail(e, CINFER_E_INTERNAL, "channel.bind", "digest failed");
+	if (EVP_DigestFinal_ex(ctx, out, NULL) != 1)
 		goto out;
-	}
 	rc = 0;
 out:
 	EVP_MD_CTX_free(ctx);
-	return rc;
+	if (rc != 0)
+		return ci_ossl_fail(e, CINFER_E_INTERNAL, "channel.bind", "digest failed");
+	return 0;
+}
+
+int
+cinfer_bind_report_data(const char *context, const uint8_t *nonce, size_t nonce_size,
+    EVP_PKEY *const *keys, uint8_t out[64], struct cinfer_err *e)
+{
+	uint8_t h[8][32];
+	size_t n = 0;
+
+	for (; keys != NULL && *keys != NULL; keys++) {
+		if (n == 8)
+			return ci_fail(e, CINFER_E_LIMIT, "channel.bind", "too many keys");
+		if (ci_pkey_spki_sha256(*keys, h[n++], e) != 0)
+			return -1;
+	}
+	return cinfer_bind_report_data_hashed(context, nonce, nonce_size,
+	    (const uint8_t (*)[32])h, n, out, e);
 }
 
 static int
