@@ -225,6 +225,7 @@ static int
 parse_attr(struct ci_rd r, const char *dir, int depth, struct ci_attr *a, struct cinfer_err *e)
 {
 	struct ci_pb_field f;
+	struct ci_rd r0 = r;	/* for the repeated fields */
 	int rc;
 	size_t n;
 
@@ -296,6 +297,7 @@ parse_attr(struct ci_rd r, const char *dir, int depth, struct ci_attr *a, struct
 	if (a->name == NULL)
 		return ci_fail(e, CINFER_E_MALFORMED, STAGE, "attribute without a name");
 	/* repeated fields */
+	r = r0;
 	switch (a->type) {
 	case CI_AT_FLOATS:
 		if (count_scalars(r, 7, CI_PB_I32, &n, e) != 0)

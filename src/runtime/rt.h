@@ -221,6 +221,12 @@ uint16_t ci_f32_to_f16(float f);
 float ci_bf16_to_f32(uint16_t h);
 uint16_t ci_f32_to_bf16(float f);
 
+/* matmul.c: output shape of numpy matmul of a and b. */
+int ci_matmul_shape(struct ci_kctx *k, const struct ci_tensor *a, const struct ci_tensor *b,
+    int *nd, int64_t *dims, size_t *m, size_t *n, size_t *kk, struct cinfer_err *e);
+/* Copies element si of src to element di of dst converting types (Cast). */
+void ci_convert(void *dst, int ddt, const void *src, int sdt, size_t n);
+
 /* sgemm.c: C[m,n] = alpha * op(A) op(B) + beta * C, row major. */
 void ci_sgemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha,
     const float *a, size_t lda, const float *b, size_t ldb, float beta,

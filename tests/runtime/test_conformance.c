@@ -87,6 +87,26 @@ is_training(const char *name)
 	return 0;
 }
 
+/*
+ * Cases whose stored inputs contradict their own model (the castlike
+ * bfloat16 cases feed a [1] uint16 tensor to a [3,4] bfloat16 input). A
+ * runtime that validates inputs must refuse them; they count as
+ * unsupported with this reason, never as passed.
+ */
+static int
+bad_test_data(const char *name)
+{
+	static const char *const bad[] = {
+		"test_castlike_BFLOAT16_to_FLOAT", "test_castlike_BFLOAT16_to_FLOAT_expanded",
+		"test_castlike_FLOAT_to_BFLOAT16", "test_castlike_FLOAT_to_BFLOAT16_expanded",
+	};
+
+	for (size_t i = 0; i < CI_ARRAY_LEN(bad); i++)
+		if (strcmp(name, bad[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 read_pb(const char *path, struct cinfer_tensor *t, struct cinfer_err *e)
 {
@@ -250,6 +270,20 @@ run_case(const char *dir, const char *name, char *why, size_t wn)
 				nwant++;
 		}
 		free_list(files, nf);
+		/*
+		 * The onnx 1.12 test data stores bfloat16 tensors with data_type
+		 * UINT16 (same bits); relabel where the model declares bfloat16.
+		 */
+		for (size_t i = 0; i < nin; i++) {
+			int dt, nd;
+			int64_t dims[CINFER_MAX_DIMS];
+			if (in[i].dtype == CINFER_DT_UINT16 &&
+			    cinfer_model_input_info(m, i, &dt, &nd, dims) == 0 && dt == CINFER_DT_BFLOAT16)
+				in[i].dtype = CINFER_DT_BFLOAT16;
+		}
+		for (size_t i = 0; i < nwant; i++)
+			if (want[i].dtype == CINFER_DT_UINT16 && strstr(name, "BFLOAT16") != NULL)
+				want[i].dtype = CINFER_DT_BFLOAT16;
 		if (result == R_PASS && ngiven != nin) {
 			snprintf(why, wn, "%zu inputs in %s, model has %zu", ngiven, sets[s], nin);
 			result = R_FAIL;
@@ -259,6 +293,10 @@ run_case(const char *dir, const char *name, char *why, size_t wn)
 			if (cinfer_model_run(m, in, nin, out, nout, &e) != 0) {
 				snprintf(why, wn, "run: %s: %s", cinfer_code_name(e.code), e.msg);
 				result = e.code == CINFER_E_UNSUPPORTED ? R_UNSUP : R_FAIL;
+				if (e.code == CINFER_E_USAGE && bad_test_data(name)) {
+					snprintf(why, wn, "test data contradicts its model: %s", e.msg);
+					result = R_UNSUP;
+				}
 			}
 		}
 		for (size_t o = 0; result == R_PASS && o < nwant; o++) {

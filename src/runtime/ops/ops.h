@@ -13,28 +13,44 @@ extern const struct ci_op ci_op_Asinh;
 extern const struct ci_op ci_op_Atan;
 extern const struct ci_op ci_op_Atanh;
 extern const struct ci_op ci_op_BitShift;
+extern const struct ci_op ci_op_Cast;
+extern const struct ci_op ci_op_CastLike;
 extern const struct ci_op ci_op_Ceil;
 extern const struct ci_op ci_op_Celu;
 extern const struct ci_op ci_op_Clip;
+extern const struct ci_op ci_op_Compress;
+extern const struct ci_op ci_op_Concat;
+extern const struct ci_op ci_op_ConstantOfShape;
 extern const struct ci_op ci_op_Cos;
 extern const struct ci_op ci_op_Cosh;
+extern const struct ci_op ci_op_DepthToSpace;
 extern const struct ci_op ci_op_Div;
+extern const struct ci_op ci_op_Dropout;
 extern const struct ci_op ci_op_Elu;
 extern const struct ci_op ci_op_Equal;
 extern const struct ci_op ci_op_Erf;
 extern const struct ci_op ci_op_Exp;
+extern const struct ci_op ci_op_Expand;
+extern const struct ci_op ci_op_EyeLike;
+extern const struct ci_op ci_op_Flatten;
 extern const struct ci_op ci_op_Floor;
+extern const struct ci_op ci_op_Gather;
+extern const struct ci_op ci_op_GatherElements;
+extern const struct ci_op ci_op_GatherND;
 extern const struct ci_op ci_op_Gelu;
+extern const struct ci_op ci_op_Gemm;
 extern const struct ci_op ci_op_Greater;
 extern const struct ci_op ci_op_GreaterOrEqual;
 extern const struct ci_op ci_op_HardSigmoid;
 extern const struct ci_op ci_op_HardSwish;
+extern const struct ci_op ci_op_Identity;
 extern const struct ci_op ci_op_IsInf;
 extern const struct ci_op ci_op_IsNaN;
 extern const struct ci_op ci_op_LeakyRelu;
 extern const struct ci_op ci_op_Less;
 extern const struct ci_op ci_op_LessOrEqual;
 extern const struct ci_op ci_op_Log;
+extern const struct ci_op ci_op_MatMul;
 extern const struct ci_op ci_op_Max;
 extern const struct ci_op ci_op_Mean;
 extern const struct ci_op ci_op_Min;
@@ -42,27 +58,45 @@ extern const struct ci_op ci_op_Mish;
 extern const struct ci_op ci_op_Mod;
 extern const struct ci_op ci_op_Mul;
 extern const struct ci_op ci_op_Neg;
+extern const struct ci_op ci_op_NonZero;
 extern const struct ci_op ci_op_Not;
+extern const struct ci_op ci_op_OneHot;
 extern const struct ci_op ci_op_Or;
 extern const struct ci_op ci_op_PRelu;
+extern const struct ci_op ci_op_Pad;
 extern const struct ci_op ci_op_Pow;
+extern const struct ci_op ci_op_Range;
 extern const struct ci_op ci_op_Reciprocal;
 extern const struct ci_op ci_op_Relu;
+extern const struct ci_op ci_op_Reshape;
 extern const struct ci_op ci_op_Round;
+extern const struct ci_op ci_op_Scatter;
+extern const struct ci_op ci_op_ScatterElements;
+extern const struct ci_op ci_op_ScatterND;
 extern const struct ci_op ci_op_Selu;
+extern const struct ci_op ci_op_Shape;
 extern const struct ci_op ci_op_Shrink;
 extern const struct ci_op ci_op_Sigmoid;
 extern const struct ci_op ci_op_Sign;
 extern const struct ci_op ci_op_Sin;
 extern const struct ci_op ci_op_Sinh;
+extern const struct ci_op ci_op_Size;
+extern const struct ci_op ci_op_Slice;
 extern const struct ci_op ci_op_Softplus;
 extern const struct ci_op ci_op_Softsign;
+extern const struct ci_op ci_op_SpaceToDepth;
+extern const struct ci_op ci_op_Split;
 extern const struct ci_op ci_op_Sqrt;
+extern const struct ci_op ci_op_Squeeze;
 extern const struct ci_op ci_op_Sub;
 extern const struct ci_op ci_op_Sum;
 extern const struct ci_op ci_op_Tan;
 extern const struct ci_op ci_op_Tanh;
 extern const struct ci_op ci_op_ThresholdedRelu;
+extern const struct ci_op ci_op_Tile;
+extern const struct ci_op ci_op_Transpose;
+extern const struct ci_op ci_op_Trilu;
+extern const struct ci_op ci_op_Unsqueeze;
 extern const struct ci_op ci_op_Where;
 extern const struct ci_op ci_op_Xor;
 
@@ -77,28 +111,44 @@ extern const struct ci_op ci_op_Xor;
 	X(Atan) \
 	X(Atanh) \
 	X(BitShift) \
+	X(Cast) \
+	X(CastLike) \
 	X(Ceil) \
 	X(Celu) \
 	X(Clip) \
+	X(Compress) \
+	X(Concat) \
+	X(ConstantOfShape) \
 	X(Cos) \
 	X(Cosh) \
+	X(DepthToSpace) \
 	X(Div) \
+	X(Dropout) \
 	X(Elu) \
 	X(Equal) \
 	X(Erf) \
 	X(Exp) \
+	X(Expand) \
+	X(EyeLike) \
+	X(Flatten) \
 	X(Floor) \
+	X(Gather) \
+	X(GatherElements) \
+	X(GatherND) \
 	X(Gelu) \
+	X(Gemm) \
 	X(Greater) \
 	X(GreaterOrEqual) \
 	X(HardSigmoid) \
 	X(HardSwish) \
+	X(Identity) \
 	X(IsInf) \
 	X(IsNaN) \
 	X(LeakyRelu) \
 	X(Less) \
 	X(LessOrEqual) \
 	X(Log) \
+	X(MatMul) \
 	X(Max) \
 	X(Mean) \
 	X(Min) \
@@ -106,27 +156,45 @@ extern const struct ci_op ci_op_Xor;
 	X(Mod) \
 	X(Mul) \
 	X(Neg) \
+	X(NonZero) \
 	X(Not) \
+	X(OneHot) \
 	X(Or) \
 	X(PRelu) \
+	X(Pad) \
 	X(Pow) \
+	X(Range) \
 	X(Reciprocal) \
 	X(Relu) \
+	X(Reshape) \
 	X(Round) \
+	X(Scatter) \
+	X(ScatterElements) \
+	X(ScatterND) \
 	X(Selu) \
+	X(Shape) \
 	X(Shrink) \
 	X(Sigmoid) \
 	X(Sign) \
 	X(Sin) \
 	X(Sinh) \
+	X(Size) \
+	X(Slice) \
 	X(Softplus) \
 	X(Softsign) \
+	X(SpaceToDepth) \
+	X(Split) \
 	X(Sqrt) \
+	X(Squeeze) \
 	X(Sub) \
 	X(Sum) \
 	X(Tan) \
 	X(Tanh) \
 	X(ThresholdedRelu) \
+	X(Tile) \
+	X(Transpose) \
+	X(Trilu) \
+	X(Unsqueeze) \
 	X(Where) \
 	X(Xor) \
 
