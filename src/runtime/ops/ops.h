@@ -8,10 +8,13 @@ extern const struct ci_op ci_op_Acos;
 extern const struct ci_op ci_op_Acosh;
 extern const struct ci_op ci_op_Add;
 extern const struct ci_op ci_op_And;
+extern const struct ci_op ci_op_ArgMax;
+extern const struct ci_op ci_op_ArgMin;
 extern const struct ci_op ci_op_Asin;
 extern const struct ci_op ci_op_Asinh;
 extern const struct ci_op ci_op_Atan;
 extern const struct ci_op ci_op_Atanh;
+extern const struct ci_op ci_op_BatchNormalization;
 extern const struct ci_op ci_op_BitShift;
 extern const struct ci_op ci_op_Cast;
 extern const struct ci_op ci_op_CastLike;
@@ -43,16 +46,22 @@ extern const struct ci_op ci_op_Greater;
 extern const struct ci_op ci_op_GreaterOrEqual;
 extern const struct ci_op ci_op_HardSigmoid;
 extern const struct ci_op ci_op_HardSwish;
+extern const struct ci_op ci_op_Hardmax;
 extern const struct ci_op ci_op_Identity;
+extern const struct ci_op ci_op_InstanceNormalization;
 extern const struct ci_op ci_op_IsInf;
 extern const struct ci_op ci_op_IsNaN;
+extern const struct ci_op ci_op_LRN;
+extern const struct ci_op ci_op_LayerNormalization;
 extern const struct ci_op ci_op_LeakyRelu;
 extern const struct ci_op ci_op_Less;
 extern const struct ci_op ci_op_LessOrEqual;
 extern const struct ci_op ci_op_Log;
+extern const struct ci_op ci_op_LogSoftmax;
 extern const struct ci_op ci_op_MatMul;
 extern const struct ci_op ci_op_Max;
 extern const struct ci_op ci_op_Mean;
+extern const struct ci_op ci_op_MeanVarianceNormalization;
 extern const struct ci_op ci_op_Min;
 extern const struct ci_op ci_op_Mish;
 extern const struct ci_op ci_op_Mod;
@@ -67,6 +76,16 @@ extern const struct ci_op ci_op_Pad;
 extern const struct ci_op ci_op_Pow;
 extern const struct ci_op ci_op_Range;
 extern const struct ci_op ci_op_Reciprocal;
+extern const struct ci_op ci_op_ReduceL1;
+extern const struct ci_op ci_op_ReduceL2;
+extern const struct ci_op ci_op_ReduceLogSum;
+extern const struct ci_op ci_op_ReduceLogSumExp;
+extern const struct ci_op ci_op_ReduceMax;
+extern const struct ci_op ci_op_ReduceMean;
+extern const struct ci_op ci_op_ReduceMin;
+extern const struct ci_op ci_op_ReduceProd;
+extern const struct ci_op ci_op_ReduceSum;
+extern const struct ci_op ci_op_ReduceSumSquare;
 extern const struct ci_op ci_op_Relu;
 extern const struct ci_op ci_op_Reshape;
 extern const struct ci_op ci_op_Round;
@@ -82,6 +101,7 @@ extern const struct ci_op ci_op_Sin;
 extern const struct ci_op ci_op_Sinh;
 extern const struct ci_op ci_op_Size;
 extern const struct ci_op ci_op_Slice;
+extern const struct ci_op ci_op_Softmax;
 extern const struct ci_op ci_op_Softplus;
 extern const struct ci_op ci_op_Softsign;
 extern const struct ci_op ci_op_SpaceToDepth;
@@ -106,10 +126,13 @@ extern const struct ci_op ci_op_Xor;
 	X(Acosh) \
 	X(Add) \
 	X(And) \
+	X(ArgMax) \
+	X(ArgMin) \
 	X(Asin) \
 	X(Asinh) \
 	X(Atan) \
 	X(Atanh) \
+	X(BatchNormalization) \
 	X(BitShift) \
 	X(Cast) \
 	X(CastLike) \
@@ -141,16 +164,22 @@ extern const struct ci_op ci_op_Xor;
 	X(GreaterOrEqual) \
 	X(HardSigmoid) \
 	X(HardSwish) \
+	X(Hardmax) \
 	X(Identity) \
+	X(InstanceNormalization) \
 	X(IsInf) \
 	X(IsNaN) \
+	X(LRN) \
+	X(LayerNormalization) \
 	X(LeakyRelu) \
 	X(Less) \
 	X(LessOrEqual) \
 	X(Log) \
+	X(LogSoftmax) \
 	X(MatMul) \
 	X(Max) \
 	X(Mean) \
+	X(MeanVarianceNormalization) \
 	X(Min) \
 	X(Mish) \
 	X(Mod) \
@@ -165,6 +194,16 @@ extern const struct ci_op ci_op_Xor;
 	X(Pow) \
 	X(Range) \
 	X(Reciprocal) \
+	X(ReduceL1) \
+	X(ReduceL2) \
+	X(ReduceLogSum) \
+	X(ReduceLogSumExp) \
+	X(ReduceMax) \
+	X(ReduceMean) \
+	X(ReduceMin) \
+	X(ReduceProd) \
+	X(ReduceSum) \
+	X(ReduceSumSquare) \
 	X(Relu) \
 	X(Reshape) \
 	X(Round) \
@@ -180,6 +219,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Sinh) \
 	X(Size) \
 	X(Slice) \
+	X(Softmax) \
 	X(Softplus) \
 	X(Softsign) \
 	X(SpaceToDepth) \
