@@ -69,6 +69,7 @@ struct cinfer_ratls_verifier {
 	struct cinfer_decision decision;
 	EVP_PKEY *receipt_key;			/* new ref when accepted; free with EVP_PKEY_free */
 	EVP_PKEY *tls_key;			/* the server certificate's key, likewise */
+	char *evidence_json;			/* the certificate's evidence envelope (free()) */
 	uint8_t cert_sha256[32];
 };
 

@@ -45,10 +45,12 @@ struct cinfer_response {
 	long status;
 	char *body;
 	size_t body_size;
+	char *receipt;		/* the Cinfer-Receipt header, if any (free()) */
 };
+/* headers: NULL or a NULL-terminated list of "Name: value" lines. */
 int cinfer_client_request(struct cinfer_client *c, const char *method, const char *path,
-    const char *content_type, const void *body, size_t size, struct cinfer_response *r,
-    struct cinfer_err *e) __attribute__((warn_unused_result));
+    const char *content_type, const char *const *headers, const void *body, size_t size,
+    struct cinfer_response *r, struct cinfer_err *e) __attribute__((warn_unused_result));
 void cinfer_response_clear(struct cinfer_response *r);
 
 #ifdef __cplusplus

@@ -262,6 +262,8 @@ cinfer_ratls_verify_cert(X509 *cert, struct cinfer_ratls_verifier *v)
 	EVP_PKEY_free(v->tls_key);
 	v->tls_key = tls;
 	EVP_PKEY_up_ref(tls);
+	free(v->evidence_json);
+	v->evidence_json = cinfer_evidence_to_json(&ev, NULL);
 	rc = 0;
 out:
 	EVP_PKEY_free(rk);
@@ -298,4 +300,6 @@ cinfer_ratls_verifier_clear(struct cinfer_ratls_verifier *v)
 	v->receipt_key = NULL;
 	EVP_PKEY_free(v->tls_key);
 	v->tls_key = NULL;
+	free(v->evidence_json);
+	v->evidence_json = NULL;
 }

@@ -1,6 +1,7 @@
 /* The verify-before-send client, over libcurl with OpenSSL. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -99,10 +100,29 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return add;
 }
 
+static size_t
+header_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct cinfer_response *r = arg;
+	size_t n = size * nitems;
+	static const char name[] = "cinfer-receipt:";
+
+	if (n > sizeof(name) && n < 16384 && strncasecmp(buf, name, sizeof(name) - 1) == 0) {
+		size_t a = sizeof(name) - 1, b = n;
+		while (a < b && (buf[a] == ' ' || buf[a] == '\t'))
+			a++;
+		while (b > a && (buf[b - 1] == '\r' || buf[b - 1] == '\n' || buf[b - 1] == ' '))
+			b--;
+		free(r->receipt);
+		r->receipt = strndup(buf + a, b - a);
+	}
+	return n;
+}
+
 int
 cinfer_client_request(struct cinfer_client *c, const char *method, const char *path,
-    const char *content_type, const void *body, size_t size, struct cinfer_response *r,
-    struct cinfer_err *e)
+    const char *content_type, const char *const *headers, const void *body, size_t size,
+    struct cinfer_response *r, struct cinfer_err *e)
 {
 	char url[1024], ctype[128];
 	struct curl_slist *hdr = NULL;
@@ -130,6 +150,8 @@ cinfer_client_request(struct cinfer_client *c, const char *method, const char *p
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &s);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
 	if (body != NULL) {
 		snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type ? content_type :
@@ -139,6 +161,8 @@ cinfer_client_request(struct cinfer_client *c, const char *method, const char *p
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
 	}
 	hdr = curl_slist_append(hdr, "Expect:");
+	for (; headers != NULL && *headers != NULL; headers++)
+		hdr = curl_slist_append(hdr, *headers);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdr);
 	c->v.done = 0;
 	c->v.accepted = 0;
@@ -169,6 +193,10 @@ cinfer_client_request(struct cinfer_client *c, const char *method, const char *p
 out:
 	free(s.p);
 	curl_slist_free_all(hdr);
+	if (rc != 0) {
+		free(r->receipt);
+		r->receipt = NULL;
+	}
 	return rc;
 }
 
@@ -176,6 +204,7 @@ void
 cinfer_response_clear(struct cinfer_response *r)
 {
 	free(r->body);
+	free(r->receipt);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -197,7 +226,7 @@ cinfer_client_attest(struct cinfer_client *c, struct cinfer_err *e)
 		return -1;
 	ci_hex_encode(nonce, sizeof(nonce), hex);
 	snprintf(path, sizeof(path), "/v1/attestation?nonce=%s", hex);
-	if (cinfer_client_request(c, "GET", path, NULL, NULL, 0, &r, e) != 0)
+	if (cinfer_client_request(c, "GET", path, NULL, NULL, NULL, 0, &r, e) != 0)
 		return -1;
 	if (r.status != 200) {
 		ci_fail(e, CINFER_E_IO, STAGE, "/v1/attestation answered %ld", r.status);

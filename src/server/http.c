@@ -162,15 +162,6 @@ on_attestation(struct evhttp_request *req, void *arg)
 	json_decref(out);
 }
 
-static void
-on_other(struct evhttp_request *req, void *arg)
-{
-	struct srv *s = arg;
-
-	atomic_fetch_add(&s->m.requests, 1);
-	srv_reply_error(req, 404, "not_found", "no such endpoint");
-}
-
 static struct bufferevent *
 bevcb(struct event_base *base, void *arg)
 {
@@ -182,8 +173,6 @@ bevcb(struct event_base *base, void *arg)
 	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 }
-
-void srv_http_routes_extra(struct srv *s);
 
 int
 srv_http_start(struct srv *s, struct cinfer_err *e)
@@ -223,7 +212,7 @@ srv_http_start(struct srv *s, struct cinfer_err *e)
 	evhttp_set_cb(s->http, "/metrics", on_metrics, s);
 	evhttp_set_cb(s->http, "/v1/attestation", on_attestation, s);
 	srv_http_routes_extra(s);
-	evhttp_set_gencb(s->http, on_other, s);
+	evhttp_set_gencb(s->http, srv_http_gencb, s);
 	{
 		struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(s->http, host,
 		    (ev_uint16_t)port);

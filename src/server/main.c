@@ -38,6 +38,7 @@ static const char help[] =
     "  --listen ADDR:PORT listen here (default 127.0.0.1:8443; port 0 picks one)\n"
     "  --sim DIR          run on the SIMULATED platform with this chip (cinfer dev init)\n"
     "  --model FILE       serve this plain ONNX model (development)\n"
+    "  --model-name NAME  its name in /v1/models/NAME/infer (default \"model\")\n"
     "  --bundle FILE      serve this sealed bundle (keys come from --kbs)\n"
     "  --kbs URL          a key broker (repeat for split trust)\n"
     "  --kbs-cacert FILE  CA certificate of the brokers' TLS\n"
@@ -177,6 +178,37 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(s->base, NULL);
 }
 
+/* Reads the model into locked memory (plain ONNX: development only). */
+static int
+load_model(struct srv *s, struct cinfer_err *e)
+{
+	uint8_t *buf = NULL;
+	size_t size = 0;
+	int rc;
+
+	if (s->cfg.bundle_path[0] != '\0')
+		return ci_fail(e, CINFER_E_UNSUPPORTED, "server.unseal",
+		    "sealed bundles need a key broker (--kbs); not in this build yet");
+	if (s->cfg.model_path[0] == '\0') {
+		ci_log(CI_LOG_WARN, STAGE, "4/6 no model configured: serving attestation only");
+		return 0;
+	}
+	ci_log(CI_LOG_WARN, STAGE, "4/6 no key broker: loading a PLAIN model (development only)");
+	if (ci_file_read(s->cfg.model_path, (size_t)1 << 31, &buf, &size, e) != 0)
+		return -1;
+	rc = ci_secret_init(&s->model_plain, size, e);
+	if (rc == 0) {
+		memcpy(s->model_plain.p, buf, size);
+		ci_wipe(buf, size);
+	}
+	ci_free(buf);
+	if (rc != 0 || srv_infer_start(s, s->model_plain.p, s->model_plain.size, e) != 0)
+		return -1;
+	ci_log(CI_LOG_INFO, STAGE, "5/6 model \"%s\" loaded (%zu bytes, locked memory%s)",
+	    s->cfg.model_name, size, s->model_plain.locked ? "" : " NOT locked");
+	return 0;
+}
+
 static int
 boot(struct srv *s, const char *port_file, struct cinfer_err *e)
 {
@@ -212,13 +244,15 @@ boot(struct srv *s, const char *port_file, struct cinfer_err *e)
 			return -1;
 	}
 	ci_log(CI_LOG_INFO, STAGE, "3/6 evidence produced; report_data binds both keys");
+	if (load_model(s, e) != 0)
+		return -1;
 	s->cert = cinfer_ratls_cert_new(s->tls_key, s->receipt_key, &s->boot_evidence,
 	    ci_time_now(), e);
 	if (s->cert == NULL)
 		return -1;
 	if (srv_http_start(s, e) != 0)
 		return -1;
-	ci_log(CI_LOG_INFO, STAGE, "listening on https://%s (TLS 1.3, attested certificate)",
+	ci_log(CI_LOG_INFO, STAGE, "6/6 serving on https://%s (TLS 1.3, attested certificate)",
 	    s->cfg.listen);
 	if (port_file != NULL) {
 		const char *p = strrchr(s->cfg.listen, ':') + 1;
@@ -280,6 +314,10 @@ main(int argc, char **argv)
 			i++;
 			if (copy_str(s.cfg.model_path, sizeof(s.cfg.model_path), v, a, &e) != 0)
 				goto fail;
+		} else if (strcmp(a, "--model-name") == 0) {
+			i++;
+			if (copy_str(s.cfg.model_name, sizeof(s.cfg.model_name), v, a, &e) != 0)
+				goto fail;
 		} else if (strcmp(a, "--bundle") == 0) {
 			i++;
 			if (copy_str(s.cfg.bundle_path, sizeof(s.cfg.bundle_path), v, a, &e) != 0)
@@ -334,6 +372,7 @@ out:
 		event_free(s.sigint);
 	if (s.sigterm)
 		event_free(s.sigterm);
+	srv_infer_stop(&s);
 	if (s.http)
 		evhttp_free(s.http);
 	if (s.base)
@@ -343,11 +382,6 @@ out:
 	EVP_PKEY_free(s.tls_key);
 	EVP_PKEY_free(s.receipt_key);
 	cinfer_evidence_clear(&s.boot_evidence);
+	ci_secret_clear(&s.model_plain);
 	return rc;
-}
-
-void
-srv_http_routes_extra(struct srv *s)
-{
-	(void)s;
 }

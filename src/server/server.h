@@ -64,7 +64,17 @@ struct srv {
 	struct srv_metrics m;
 	struct event *sigint, *sigterm;
 	uint64_t next_request_id;
+	struct srv_infer *infer;
+	struct ci_secret model_plain;	/* decrypted model bytes, locked memory */
+	uint8_t model_sha256[32];
+	uint8_t policy_sha256[32];	/* broker policy that released the key; 0 if none */
 };
+
+/* infer.c */
+int srv_infer_start(struct srv *s, const uint8_t *model, size_t size, struct cinfer_err *e);
+void srv_infer_stop(struct srv *s);
+void srv_http_gencb(struct evhttp_request *req, void *arg);
+void srv_http_routes_extra(struct srv *s);
 
 /* main.c: produce evidence binding report_data on the configured platform. */
 int srv_attest(struct srv *s, const uint8_t report_data[64], struct cinfer_evidence *ev,
