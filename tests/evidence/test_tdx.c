@@ -1,0 +1,437 @@
+/*
+ * TDX quote verification against every shared TDX vector (with its
+ * collateral, at a time inside its window) and against mutations; plus a
+ * synthetic chain (test root, PCK CA, PCK with the real SGX extension,
+ * TCB signing cert) to exercise revocation and re-signed collateral.
+ */
+#include "testutil.h"
+
+#include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "crypto/crypto.h"
+#include "evidence/intel_collateral.h"
+#include "evidence/intel_pck.h"
+#include "evidence/tdx.h"
+#include "evidence/tdx_quote.h"
+
+static int64_t
+t_time(const char *s)
+{
+	int64_t t = 0;
+	struct cinfer_err e = { 0 };
+
+	if (ci_time_parse(s, &t, &e) != 0)
+		fail_msg("bad time %s", s);
+	return t;
+}
+
+static void
+add_file(struct cinfer_evidence *ev, const char *name, const char *rel)
+{
+	size_t size = 0;
+	uint8_t *p = t_read(t_vector(rel), &size);
+	struct cinfer_err e = { 0 };
+
+	assert_int_equal(cinfer_evidence_add_collateral(ev, name, p, size, &e), 0);
+	ci_free(p);
+}
+
+static void
+add_mem(struct cinfer_evidence *ev, const char *name, const void *p, size_t size)
+{
+	struct cinfer_err e = { 0 };
+
+	assert_int_equal(cinfer_evidence_add_collateral(ev, name, p, size, &e), 0);
+}
+
+static void
+set_quote(struct cinfer_evidence *ev, const char *rel)
+{
+	cinfer_evidence_init(ev);
+	ev->platform = CINFER_PLATFORM_TDX;
+	ev->evidence = t_read(t_vector(rel), &ev->evidence_size);
+}
+
+static void
+add_hex_blob(struct cinfer_evidence *ev, const char *name, const char *hex)
+{
+	uint8_t *buf = ci_alloc(strlen(hex) / 2 + 1);
+	size_t n = 0;
+	struct cinfer_err e = { 0 };
+
+	assert_non_null(buf);
+	assert_int_equal(ci_hex_decode(hex, strlen(hex), buf, strlen(hex) / 2 + 1, &n, &e), 0);
+	add_mem(ev, name, buf, n);
+	ci_free(buf);
+}
+
+/* Adds the collateral of a dcap-qvl QuoteCollateralV3 file in PCS shape. */
+static void
+add_phala(struct cinfer_evidence *ev, const char *rel, int with_crls)
+{
+	json_error_t je;
+	json_t *j = json_load_file(t_vector(rel), 0, &je);
+	char *doc;
+	size_t cap;
+
+	assert_non_null(j);
+	cap = 65536;
+	doc = malloc(cap);
+	snprintf(doc, cap, "{\"tcbInfo\":%s,\"signature\":\"%s\"}",
+	    json_string_value(json_object_get(j, "tcb_info")),
+	    json_string_value(json_object_get(j, "tcb_info_signature")));
+	add_mem(ev, "tcb_info", doc, strlen(doc));
+	snprintf(doc, cap, "{\"enclaveIdentity\":%s,\"signature\":\"%s\"}",
+	    json_string_value(json_object_get(j, "qe_identity")),
+	    json_string_value(json_object_get(j, "qe_identity_signature")));
+	add_mem(ev, "qe_identity", doc, strlen(doc));
+	free(doc);
+	if (with_crls) {
+		add_hex_blob(ev, "pck_crl", json_string_value(json_object_get(j, "pck_crl")));
+		add_hex_blob(ev, "root_crl", json_string_value(json_object_get(j, "root_ca_crl")));
+	}
+	json_decref(j);
+}
+
+static struct cinfer_verify_opts
+opts_default(void)
+{
+	struct cinfer_verify_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.roots_dir = t_src("data/roots");
+	return o;
+}
+
+static int
+verify(const struct cinfer_evidence *ev, const char *when, unsigned flags,
+    struct cinfer_claims *c, struct cinfer_err *e)
+{
+	struct cinfer_verify_opts o = opts_default();
+
+	cinfer_claims_init(c, CINFER_PLATFORM_TDX);
+	cinfer_err_clear(e);
+	return ci_tdx_verify_ex(ev, &o, t_time(when), flags, c, e);
+}
+
+#define expect_ok(ev, when, flags, c) do { \
+	struct cinfer_err e_ = { 0 }; \
+	if (verify((ev), (when), (flags), (c), &e_) != 0) \
+		fail_msg("verify failed: %s %s: %s", cinfer_code_name(e_.code), \
+		    e_.stage ? e_.stage : "-", e_.msg); \
+} while (0)
+
+static void
+expect_fail(const struct cinfer_evidence *ev, const char *when, unsigned flags,
+    enum cinfer_code code, const char *stage, const char *msg_part)
+{
+	struct cinfer_claims c;
+	struct cinfer_err e = { 0 };
+
+	if (verify(ev, when, flags, &c, &e) == 0)
+		fail_msg("verification passed; expected %s at %s", cinfer_code_name(code), stage);
+	assert_code(e, code);
+	if (e.stage == NULL || strcmp(e.stage, stage) != 0)
+		fail_msg("stage %s, want %s (%s)", e.stage ? e.stage : "-", stage, e.msg);
+	if (msg_part != NULL && strstr(e.msg, msg_part) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", e.msg, msg_part);
+}
+
+static void
+assert_meas_hex(const struct cinfer_claims *c, const char *name, const char *hex)
+{
+	const struct cinfer_meas *m = cinfer_claims_meas(c, name);
+	char buf[2 * CINFER_MEAS_SIZE_MAX + 1];
+
+	assert_non_null(m);
+	ci_hex_encode(m->value, m->size, buf);
+	assert_string_equal(buf, hex);
+}
+
+static void
+assert_hex(const void *p, size_t size, const char *hex)
+{
+	char buf[2 * 64 + 1];
+
+	ci_hex_encode(p, size, buf);
+	assert_string_equal(buf, hex);
+}
+
+static void
+assert_detail(const struct cinfer_claims *c, const char *name, const char *value)
+{
+	const char *v = cinfer_claims_detail(c, name);
+
+	if (v == NULL)
+		fail_msg("no detail %s", name);
+	assert_string_equal(v, value);
+}
+
+#define T_2025_10 "2025-10-28T12:00:00Z"
+
+/* ---- every shared vector -------------------------------------------------- */
+
+static void
+test_phala_v4_uptodate_full_collateral(void **state)
+{
+	struct cinfer_evidence ev;
+	struct cinfer_claims c;
+
+	(void)state;
+	set_quote(&ev, "tdx/phala_v4_quote_b0c06f000000.dat");
+	add_phala(&ev, "tdx/phala_collateral_b0c06f000000.json", 1);
+	add_file(&ev, "tcb_signing_chain", "roots/intel_tcb_signing_chain_2025.pem");
+	expect_ok(&ev, "2025-07-01T00:00:00Z", 0, &c);
+	assert_string_equal(c.tcb_status, "UpToDate");
+	assert_int_equal(c.tcb_date, t_time("2024-03-13T00:00:00Z"));
+	assert_int_equal(c.measurement_size, 48);
+	assert_hex(c.measurement, 48, "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7");
+	assert_meas_hex(&c, "rtmr0", "44c0197b39157fdd7a4dcc44767f9d6b0bb3977c7a8e347b8492f827fe9d9e5c48aca29b220b80b6a540cf994b9bc9c0");
+	assert_meas_hex(&c, "rtmr2", "d833feef2cd945148aa38ead2c53e9b7f138190aaaebfc551dccd829fc207aa3ba80b70870d7330733642e01d48c3132");
+	assert_meas_hex(&c, "mrseam", "5b38e33a6487958b72c3c12a938eaa5e3fd4510c51aeeab58c7d5ecee41d7c436489d6c8e4f92f160b7cad34207b00c1");
+	assert_hex(c.report_data, 64, "9a9d48e7f6799642d3d1b34e1e5e1742d4bb02dd6ddd551862c1211d35c304f9eca3efdbb481601c163cf52493d6e44aed55d51ec39b7e518fadb92c2b523f20");
+	assert_int_equal(c.chip_id_size, 6);
+	assert_hex(c.chip_id, 6, "b0c06f000000");
+	assert_int_equal(c.debug, 0);
+	assert_detail(&c, "revocation", "checked");
+	assert_detail(&c, "tee_tcb_svn", "06010300000000000000000000000000");
+	assert_detail(&c, "td_attributes", "0000001000000000");
+	assert_detail(&c, "xfam", "e702060000000000");
+	assert_detail(&c, "tdx_module_id", "TDX_01");
+	assert_detail(&c, "qe_svn", "6");
+	assert_detail(&c, "pcesvn", "11");
+	assert_detail(&c, "quote_version", "4");
+	assert_detail(&c, "trailing_bytes", "70");
+	assert_null(cinfer_claims_detail(&c, "advisory_ids"));
+	cinfer_evidence_clear(&ev);
+}
+
+static void
+test_phala_v4_default_signing_chain(void **state)
+{
+	struct cinfer_evidence ev;
+	struct cinfer_claims c;
+
+	(void)state;
+	/* Without "tcb_signing_chain" the roots dir chains are tried (2025 valid here). */
+	set_quote(&ev, "tdx/phala_v4_quote_b0c06f000000.dat");
+	add_phala(&ev, "tdx/phala_collateral_b0c06f000000.json", 1);
+	expect_ok(&ev, "2025-07-01T00:00:00Z", 0, &c);
+	assert_string_equal(c.tcb_status, "UpToDate");
+	assert_detail(&c, "tcb_signer", "intel_tcb_signing_chain_2025.pem");
+	cinfer_evidence_clear(&ev);
+}
+
+static void
+test_gotdx_v5_uptodate(void **state)
+{
+	struct cinfer_evidence ev;
+	struct cinfer_claims c;
+	json_error_t je;
+	json_t *j;
+
+	(void)state;
+	/* TCB info from go-tdx-guest (2026-02), QE identity and CRLs current at the same time. */
+	set_quote(&ev, "tdx/gotdx_v5_quote.dat");
+	add_file(&ev, "tcb_info", "tdx/gotdx_tcbinfo_90c06f000000.json");
+	j = json_load_file(t_vector("tdx/phala_collateral_90c06f000000_outdated.json"), 0, &je);
+	assert_non_null(j);
+	{
+		char doc[4096];
+		snprintf(doc, sizeof(doc), "{\"enclaveIdentity\":%s,\"signature\":\"%s\"}",
+		    json_string_value(json_object_get(j, "qe_identity")),
+		    json_string_value(json_object_get(j, "qe_identity_signature")));
+		add_mem(&ev, "qe_identity", doc, strlen(doc));
+		add_hex_blob(&ev, "pck_crl", json_string_value(json_object_get(j, "pck_crl")));
+		add_hex_blob(&ev, "root_crl", json_string_value(json_object_get(j, "root_ca_crl")));
+	}
+	json_decref(j);
+	expect_ok(&ev, "2026-02-20T00:00:00Z", 0, &c);
+	assert_string_equal(c.tcb_status, "UpToDate");
+	assert_int_equal(c.tcb_date, t_time("2024-11-13T00:00:00Z"));
+	assert_detail(&c, "quote_version", "5");
+	assert_detail(&c, "td_report", "1.5");
+	assert_detail(&c, "tee_tcb_svn2", "0d010400000000000000000000000000");
+	assert_detail(&c, "revocation", "checked");
+	assert_hex(c.measurement, 48, "7348651a34b2d2d3462822e3a750ec6110125f36757c78480bbfc69cc0d21fb001a1ced3ee19747dda8f750c3bc8f876");
+	assert_meas_hex(&c, "rtmr1", "463acaace1b6e97c76e92e41fe312aa66f3fd4dad60ec7acf169859db0343e3d1e591646795cdc80fbc0ca5f7041d253");
+	assert_meas_hex(&c, "mrseam", "7bf063280e94fb051f5dd7b1fc59ce9aac42bb961df8d44b709c9b0ff87a7b4df648657ba6d1189589feab1d5a3c9a9d");
+	assert_non_null(cinfer_claims_meas(&c, "mrservicetd"));
+	assert_hex(c.report_data, 64, "945eaacf5abc1f719d8666a942fda03d1edcb4490277396093dc5a5289ab9f1e094aed63060cd4a4933a4dd537ed1255c9c79ecb3ed82cd1b486233e31c25c3a");
+	assert_hex(c.chip_id, 6, "90c06f000000");
+	assert_detail(&c, "qe_svn", "7");
+	cinfer_evidence_clear(&ev);
+}
+
+static void
+test_phala_v5_outdated_no_level(void **state)
+{
+	struct cinfer_evidence ev;
+
+	(void)state;
+	/* PCK SGX component 8 = 3 is below every level: TCB level not supported. */
+	set_quote(&ev, "tdx/phala_v5_quote_outdated_90c06f000000.dat");
+	add_phala(&ev, "tdx/phala_collateral_90c06f000000_outdated.json", 1);
+	expect_fail(&ev, "2026-03-01T00:00:00Z", 0, CINFER_E_STALE, "evidence.tdx.tcb",
+	    "no TCB level matches");
+	cinfer_evidence_clear(&ev);
+}
+
+static void
+test_gotdx_spr_2023_no_level(void **state)
+{
+	struct cinfer_evidence ev;
+
+	(void)state;
+	set_quote(&ev, "tdx/gotdx_spr_v4_quote.dat");
+	add_file(&ev, "tcb_info", "tdx/gotdx_tcbinfo_50806f000000.json");
+	add_file(&ev, "qe_identity", "tdx/gotdx_qe_identity.json");
+	add_file(&ev, "pck_crl", "tdx/gotdx_pckcrl_platform.der");
+	add_file(&ev, "root_crl", "tdx/gotdx_rootcrl.der");
+	/* Collateral, CRLs and the 2018 TCB signing chain are all current here. */
+	expect_fail(&ev, "2023-07-01T01:00:00Z", 0, CINFER_E_STALE, "evidence.tdx.tcb",
+	    "no TCB level matches");
+	cinfer_evidence_clear(&ev);
+}
+
+/* Vectors whose window (Oct 2025) has no current PCK CRL among the shared files. */
+struct oct_case {
+	const char *quote, *tcb_info, *status, *date, *advisories, *mrtd, *fmspc;
+	int debug;
+};
+
+static const struct oct_case oct_cases[] = {
+	{ "tdx/azure_v4_quote.dat", "tdx/intel_tcbinfo_00806f050000_2025-09.json", "OutOfDate",
+	    "2023-08-09T00:00:00Z", "INTEL-SA-00960,INTEL-SA-00982,INTEL-SA-00986",
+	    "024a32b070383331181619fa387cb4d55d1e38879f989933055ccad5bc2db795d1737b66205949d15469dc8c1ba7ab7b",
+	    "00806f050000", 0 },
+	{ "tdx/edgeless_v4_quote.dat", "tdx/intel_tcbinfo_00806f050000_2025-09.json", "OutOfDate",
+	    "2023-02-15T00:00:00Z", "INTEL-SA-00837,INTEL-SA-00960,INTEL-SA-00982,INTEL-SA-00986",
+	    "b65ea009e424e6f761fdd3d7c8962439453b37ecdf62da04f7bc5d327686bb8bafc8a5d24a9c31cee60e4aba87c2f71b",
+	    "00806f050000", 0 },
+	{ "tdx/gcp_cos113_v4_quote.dat", "tdx/intel_tcbinfo_00806f050000_2025-09.json", "UpToDate",
+	    "2024-03-13T00:00:00Z", NULL,
+	    "dae67181d3d65e073ad8f95b7907d5e927bfe9761c9ff3e9b89734a45d8954dba41394c7717cb2735396c1d04231f94a",
+	    "00806f050000", 0 },
+	{ "tdx/trustee_v4_quote_50806f000000.dat", "tdx/intel_tcbinfo_50806f000000_2025-09.json",
+	    "OutOfDate", "2023-02-15T00:00:00Z",
+	    "INTEL-SA-00837,INTEL-SA-00960,INTEL-SA-00982,INTEL-SA-00986",
+	    "705ee9381b8633a9fbe532b52345e8433343d2868959f57889d84ca377c395b689cac1599ccea1b7d420483a9ce5f031",
+	    "50806f000000", 1 },
+	{ "tdx/trustee_v4_quote_00a06d080000.dat", "tdx/trustee_tcbinfo_00a06d080000.json",
+	    "OutOfDate", "2018-01-04T00:00:00Z", NULL,
+	    "21e8dead92d6c69d7cbba79816686c03a48485c7df0c11f6f04792d5e1d378f6b8c46615ba6946adccac6becffbb1e88",
+	    "00a06d080000", 0 },
+	{ "tdx/phala_v4_quote_b0c06f000000.dat", "tdx/intel_tcbinfo_b0c06f000000_2025-09.json",
+	    "UpToDate", "2024-03-13T00:00:00Z", NULL,
+	    "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7",
+	    "b0c06f000000", 0 },
+};
+
+static void
+oct_evidence(struct cinfer_evidence *ev, const char *quote, const char *tcb_info)
+{
+	json_error_t je;
+	json_t *j;
+
+	set_quote(ev, quote);
+	add_file(ev, "tcb_info", tcb_info);
+	add_file(ev, "qe_identity", "tdx/trustee_qe_identity.json");
+	/* The root CRL from the 2026 bundle is current (2025-03 .. 2026-04); no PCK CRL is. */
+	j = json_load_file(t_vector("tdx/phala_collateral_90c06f000000_outdated.json"), 0, &je);
+	assert_non_null(j);
+	add_hex_blob(ev, "root_crl", json_string_value(json_object_get(j, "root_ca_crl")));
+	json_decref(j);
+}
+
+static void
+test_oct2025_vectors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < CI_ARRAY_LEN(oct_cases); i++) {
+		const struct oct_case *k = &oct_cases[i];
+		struct cinfer_evidence ev;
+		struct cinfer_claims c;
+		char fm[13];
+
+		oct_evidence(&ev, k->quote, k->tcb_info);
+		/* Fails closed without a PCK CRL... */
+		expect_fail(&ev, T_2025_10, 0, CINFER_E_USAGE, "evidence.tdx.crl", "pck_crl");
+		/* ...and passes only with the explicit relaxation, saying so. */
+		expect_ok(&ev, T_2025_10, CI_TDX_ALLOW_NO_CRL_INSECURE, &c);
+		if (strcmp(c.tcb_status, k->status) != 0)
+			fail_msg("%s: status %s, want %s", k->quote, c.tcb_status, k->status);
+		assert_int_equal(c.tcb_date, t_time(k->date));
+		assert_hex(c.measurement, 48, k->mrtd);
+		ci_hex_encode(c.chip_id, c.chip_id_size, fm);
+		assert_string_equal(fm, k->fmspc);
+		assert_int_equal(c.debug, k->debug);
+		assert_detail(&c, "revocation", "unchecked");
+		if (k->advisories != NULL) {
+			const char *a = cinfer_claims_detail(&c, "advisory_ids");
+			assert_non_null(a);
+			if (strncmp(a, k->advisories, strlen(k->advisories)) != 0)
+				fail_msg("%s: advisories %s, want %s", k->quote, a, k->advisories);
+		}
+		cinfer_evidence_clear(&ev);
+	}
+}
+
+static void
+test_oct2025_no_level(void **state)
+{
+	static const char *const q[][2] = {
+		{ "tdx/moemahhouk_v4_quote.dat", "tdx/intel_tcbinfo_90c06f000000_2025-09.json" },
+		{ "tdx/trustee_v5_quote_90c06f000000.dat", "tdx/intel_tcbinfo_90c06f000000_2025-09.json" },
+		{ "tdx/gotdx_spr_v4_quote.dat", "tdx/intel_tcbinfo_50806f000000_2025-09.json" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < CI_ARRAY_LEN(q); i++) {
+		struct cinfer_evidence ev;
+		oct_evidence(&ev, q[i][0], q[i][1]);
+		expect_fail(&ev, T_2025_10, CI_TDX_ALLOW_NO_CRL_INSECURE, CINFER_E_STALE,
+		    "evidence.tdx.tcb", "no TCB level matches");
+		cinfer_evidence_clear(&ev);
+	}
+}
+
+static void
+test_gcp_claims(void **state)
+{
+	struct cinfer_evidence ev;
+	struct cinfer_claims c;
+
+	(void)state;
+	oct_evidence(&ev, "tdx/gcp_cos113_v4_quote.dat", "tdx/intel_tcbinfo_00806f050000_2025-09.json");
+	expect_ok(&ev, T_2025_10, CI_TDX_ALLOW_NO_CRL_INSECURE, &c);
+	assert_meas_hex(&c, "rtmr0", "3fa2f61f395b7f5feefb4ec2df61297f109ad8abcd6410c1b7df60f21f37b19297fc35e544039c7e1edece752afd17f6");
+	assert_meas_hex(&c, "rtmr1", "f62dbc072bd5d3f3438b7b35c39a727f5aea2ffc2473f43723953f530daf62504f0a7944aa62c41a86e8a878c2b122c1");
+	assert_meas_hex(&c, "rtmr2", "4969684dc87381fc3b3134176c8d8806eaf0a901859f5f70cfae8d17714b46c10a8de219048c9fc09f11f381a6fbe7c1");
+	assert_meas_hex(&c, "rtmr3", "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000");
+	assert_meas_hex(&c, "mrseam", "ffc97a88587660fb04e1f7c851300c96ae0b5a463ac46d035d16c2d9f36d0ed1d23775bcbd27deb219e3a3cc28023895");
+	assert_true(ci_is_zero(c.report_data, 64));
+	assert_detail(&c, "trailing_bytes", "3065");
+	assert_detail(&c, "qe_svn", "6");
+	assert_detail(&c, "xfam", "e700060000000000");
+	assert_detail(&c, "sgx_tcb_comp_svn", "07070202030100030000000000000000");
+	cinfer_evidence_clear(&ev);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_phala_v4_uptodate_full_collateral),
+		cmocka_unit_test(test_phala_v4_default_signing_chain),
+		cmocka_unit_test(test_gotdx_v5_uptodate),
+		cmocka_unit_test(test_phala_v5_outdated_no_level),
+		cmocka_unit_test(test_gotdx_spr_2023_no_level),
+		cmocka_unit_test(test_oct2025_vectors),
+		cmocka_unit_test(test_oct2025_no_level),
+		cmocka_unit_test(test_gcp_claims),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
