@@ -406,12 +406,12 @@ load_collateral(struct tdx_ctx *c, const struct cinfer_evidence *ev, int64_t at,
 		goto out;
 	}
 	if (ci_ecdsa_verify_raw(pk, EVP_sha256(), ts.body, ts.body_size, ts.sig, ts.sig + 32, 32,
-	    ST_COLL, e) != 0) {
+	    ST_COLL, NULL) != 0) {
 		ci_fail(e, CINFER_E_CRYPTO, ST_COLL, "TCB info signature does not verify");
 		goto out;
 	}
 	if (ci_ecdsa_verify_raw(pk, EVP_sha256(), qs.body, qs.body_size, qs.sig, qs.sig + 32, 32,
-	    ST_COLL, e) != 0) {
+	    ST_COLL, NULL) != 0) {
 		ci_fail(e, CINFER_E_CRYPTO, ST_COLL, "QE identity signature does not verify");
 		goto out;
 	}
@@ -609,7 +609,7 @@ ci_tdx_verify_ex(const struct cinfer_evidence *ev, const struct cinfer_verify_op
 	if (c.att_key == NULL)
 		goto out;
 	if (ci_ecdsa_verify_raw(c.att_key, EVP_sha256(), c.q.signed_p, c.q.signed_size, c.q.sig,
-	    c.q.sig + 32, 32, ST_QUOTE, e) != 0) {
+	    c.q.sig + 32, 32, ST_QUOTE, NULL) != 0) {
 		ci_fail(e, CINFER_E_CRYPTO, ST_QUOTE,
 		    "quote signature does not verify with the attestation key");
 		goto out;
@@ -637,7 +637,7 @@ ci_tdx_verify_ex(const struct cinfer_evidence *ev, const struct cinfer_verify_op
 		goto out;
 	}
 	if (ci_ecdsa_verify_raw(pck_key, EVP_sha256(), c.q.qe.raw, CI_SGX_REPORT_SIZE, c.q.qe_sig,
-	    c.q.qe_sig + 32, 32, ST_QE, e) != 0) {
+	    c.q.qe_sig + 32, 32, ST_QE, NULL) != 0) {
 		ci_fail(e, CINFER_E_CRYPTO, ST_QE, "QE report signature does not verify with the PCK");
 		goto out;
 	}

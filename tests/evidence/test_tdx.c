@@ -420,6 +420,334 @@ test_gcp_claims(void **state)
 	cinfer_evidence_clear(&ev);
 }
 
+/* ---- mutations of real vectors ------------------------------------------ */
+
+static void
+phala_full(struct cinfer_evidence *ev)
+{
+	set_quote(ev, "tdx/phala_v4_quote_b0c06f000000.dat");
+	add_phala(ev, "tdx/phala_collateral_b0c06f000000.json", 1);
+}
+
+#define T_PHALA "2025-07-01T00:00:00Z"
+
+static void
+flip_and_expect(size_t off, const char *stage, const char *msg_part)
+{
+	struct cinfer_evidence ev;
+
+	phala_full(&ev);
+	assert_true(off < ev.evidence_size);
+	ev.evidence[off] ^= 0x01;
+	expect_fail(&ev, T_PHALA, 0, CINFER_E_CRYPTO, stage, msg_part);
+	cinfer_evidence_clear(&ev);
+}
+
+static void
+test_bit_flips(void **state)
+{
+	struct cinfer_evidence ev;
+	struct ci_tdx_quote q;
+	struct cinfer_err e = { 0 };
+	struct cinfer_claims c;
+	size_t sig_off, qe_off, auth_off;
+
+	(void)state;
+	phala_full(&ev);
+	assert_int_equal(ci_tdx_quote_parse(&q, ev.evidence, ev.evidence_size, &e), 0);
+	assert_int_equal(q.signed_size, CI_TDX_HEADER_SIZE + CI_TDX_BODY10_SIZE);
+	sig_off = (size_t)(q.sig - ev.evidence);
+	qe_off = (size_t)(q.qe.raw - ev.evidence);
+	auth_off = (size_t)(q.auth_data - ev.evidence);
+	assert_true(q.auth_data_size > 0);
+
+	/* Header: user data; body: MRTD, RTMR3, report_data, TD attributes. */
+	flip_and_expect(30, "evidence.tdx.quote", "quote signature");
+	flip_and_expect(48 + 136 + 5, "evidence.tdx.quote", "quote signature");
+	flip_and_expect(48 + 520 - 1, "evidence.tdx.quote", "quote signature");
+	flip_and_expect(48 + 520 + 10, "evidence.tdx.quote", "quote signature");
+	flip_and_expect(48 + 120, "evidence.tdx.quote", "quote signature");
+	/* The signature and the attestation key themselves. */
+	flip_and_expect(sig_off + 3, "evidence.tdx.quote", NULL);
+	flip_and_expect(sig_off + 64 + 40, "evidence.tdx.quote", NULL);
+	/* QE report (MRENCLAVE, ISVSVN), its signature, the auth data. */
+	flip_and_expect(qe_off + 70, "evidence.tdx.qe", "QE report signature");
+	flip_and_expect(qe_off + 258, "evidence.tdx.qe", "QE report signature");
+	flip_and_expect(qe_off + 384 + 7, "evidence.tdx.qe", "QE report signature");
+	flip_and_expect(auth_off, "evidence.tdx.qe", "report_data");
+	/* Trailing bytes after the quote are outside the format: ignored. */
+	ev.evidence[ev.evidence_size - 1] ^= 0x55;
+	expect_ok(&ev, T_PHALA, 0, &c);
+	cinfer_evidence_clear(&ev);
+}
+
+static void
+test_truncation_and_layout(void **state)
+{
+	static const char *const quotes[] = {
+		"tdx/phala_v4_quote_b0c06f000000.dat", "tdx/gotdx_v5_quote.dat",
+		"tdx/trustee_v5_quote_90c06f000000.dat", "tdx/gotdx_spr_v4_quote.dat",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < CI_ARRAY_LEN(quotes); i++) {
+		size_t size = 0;
+		uint8_t *p = t_read(t_vector(quotes[i]), &size);
+		struct ci_tdx_quote q;
+		struct cinfer_err e = { 0 };
+
+		assert_int_equal(ci_tdx_quote_parse(&q, p, size, &e), 0);
+		assert_int_equal(q.quote_size + q.trailing_size, size);
+		assert_int_equal(q.cert_type, CI_TDX_CERT_PCK_CHAIN);
+		const size_t qsize = q.quote_size;
+		const unsigned ver = q.version;
+		for (size_t n = 0; n < qsize; n += (n < 700 ? 1 : 97)) {
+			cinfer_err_clear(&e);
+			if (ci_tdx_quote_parse(&q, p, n, &e) == 0)
+				fail_msg("%s: prefix of %zu bytes parsed", quotes[i], n);
+			assert_true(e.code == CINFER_E_MALFORMED);
+		}
+		/* A signature data length one byte too long overruns. */
+		{
+			size_t off = ver == 4 ? 632 : 702;
+			uint32_t len = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 |
+			    (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
+			uint8_t *m = ci_memdup(p, qsize);
+			assert_non_null(m);
+			len++;
+			m[off] = (uint8_t)len;
+			m[off + 1] = (uint8_t)(len >> 8);
+			cinfer_err_clear(&e);
+			assert_int_equal(ci_tdx_quote_parse(&q, m, qsize, &e), -1);
+			assert_code(e, CINFER_E_MALFORMED);
+			/* Version 3 and an SGX TEE type are refused as unsupported. */
+			memcpy(m, p, qsize);
+			m[0] = 3;
+			cinfer_err_clear(&e);
+			assert_int_equal(ci_tdx_quote_parse(&q, m, qsize, &e), -1);
+			assert_code(e, CINFER_E_UNSUPPORTED);
+			memcpy(m, p, qsize);
+			m[4] = 0;
+			cinfer_err_clear(&e);
+			assert_int_equal(ci_tdx_quote_parse(&q, m, qsize, &e), -1);
+			assert_code(e, CINFER_E_UNSUPPORTED);
+			ci_free(m);
+		}
+		ci_free(p);
+	}
+}
+
+static void
+test_wrong_collateral(void **state)
+{
+	struct cinfer_evidence ev;
+	struct cinfer_claims c;
+
+	(void)state;
+	/* Expired: the PCK CRL's nextUpdate (2025-07-19T10:00:35Z) has passed. */
+	phala_full(&ev);
+	expect_fail(&ev, "2025-07-19T10:00:36Z", 0, CINFER_E_STALE, "evidence.tdx.crl", "expired");
+	/* Not yet issued. */
+	expect_fail(&ev, "2025-06-19T10:20:00Z", 0, CINFER_E_STALE, "evidence.tdx.collateral",
+	    "QE identity is issued after");
+	cinfer_evidence_clear(&ev);
+
+	/* Expired TCB info (nextUpdate 2025-10-29T18:04:58Z), everything else current. */
+	oct_evidence(&ev, "tdx/gcp_cos113_v4_quote.dat", "tdx/intel_tcbinfo_00806f050000_2025-09.json");
+	expect_ok(&ev, "2025-10-29T18:04:57Z", CI_TDX_ALLOW_NO_CRL_INSECURE, &c);
+	expect_fail(&ev, "2025-10-29T18:04:58Z", CI_TDX_ALLOW_NO_CRL_INSECURE, CINFER_E_STALE,
+	    "evidence.tdx.collateral", "TCB info expired");
+	cinfer_evidence_clear(&ev);
+
+	/* TCB info for another FMSPC. */
+	set_quote(&ev, "tdx/phala_v4_quote_b0c06f000000.dat");
+	add_file(&ev, "tcb_info", "tdx/intel_tcbinfo_00806f050000_2025-09.json");
+	add_file(&ev, "qe_identity", "tdx/trustee_qe_identity.json");
+	expect_fail(&ev, T_2025_10, CI_TDX_ALLOW_NO_CRL_INSECURE, CINFER_E_CRYPTO,
+	    "evidence.tdx.collateral", "FMSPC 00806f050000");
+	cinfer_evidence_clear(&ev);
+
+	/* Missing collateral. */
+	set_quote(&ev, "tdx/phala_v4_quote_b0c06f000000.dat");
+	expect_fail(&ev, T_PHALA, CI_TDX_ALLOW_NO_CRL_INSECURE, CINFER_E_USAGE,
+	    "evidence.tdx.collateral", "tcb_info");
+	expect_fail(&ev, T_PHALA, 0, CINFER_E_USAGE, "evidence.tdx.crl", "pck_crl");
+	cinfer_evidence_clear(&ev);
+
+	/* A 2018-signed TCB info verified after the 2018 TCB signing cert expired. */
+	set_quote(&ev, "tdx/gotdx_spr_v4_quote.dat");
+	add_file(&ev, "tcb_info", "tdx/gotdx_tcbinfo_50806f000000.json");
+	add_file(&ev, "qe_identity", "tdx/gotdx_qe_identity.json");
+	add_file(&ev, "tcb_signing_chain", "roots/intel_tcb_signing_chain_2018.pem");
+	expect_fail(&ev, "2025-06-01T00:00:00Z", CI_TDX_ALLOW_NO_CRL_INSECURE, CINFER_E_STALE,
+	    "evidence.tdx.collateral", "expired");
+	cinfer_evidence_clear(&ev);
+}
+
+/* Replaces the first occurrence of from with to in collateral item name. */
+static void
+edit_collateral(struct cinfer_evidence *ev, const char *name, const char *from, const char *to)
+{
+	for (size_t i = 0; i < ev->collateral_count; i++) {
+		struct cinfer_blob *b = &ev->collateral[i];
+		char *s, *hit;
+		size_t n;
+		if (strcmp(b->name, name) != 0)
+			continue;
+		s = ci_alloc(b->size + strlen(to) + 1);
+		assert_non_null(s);
+		memcpy(s, b->data, b->size);
+		s[b->size] = '\0';
+		hit = strstr(s, from);
+		assert_non_null(hit);
+		n = (size_t)(hit - s);
+		memcpy(s + n, to, strlen(to));
+		memcpy(s + n + strlen(to), b->data + n + strlen(from), b->size - n - strlen(from));
+		b->size = b->size - strlen(from) + strlen(to);
+		ci_free(b->data);
+		b->data = (uint8_t *)s;
+		return;
+	}
+	fail_msg("no collateral %s", name);
+}
+
+static void
+test_broken_collateral_signature(void **state)
+{
+	struct cinfer_evidence ev;
+
+	(void)state;
+	phala_full(&ev);
+	edit_collateral(&ev, "tcb_info", "\"tcbEvaluationDataNumber\":17", "\"tcbEvaluationDataNumber\":18");
+	expect_fail(&ev, T_PHALA, 0, CINFER_E_CRYPTO, "evidence.tdx.collateral",
+	    "TCB info signature");
+	cinfer_evidence_clear(&ev);
+
+	phala_full(&ev);
+	edit_collateral(&ev, "qe_identity", "\"isvsvn\":4", "\"isvsvn\":1");
+	expect_fail(&ev, T_PHALA, 0, CINFER_E_CRYPTO, "evidence.tdx.collateral",
+	    "QE identity signature");
+	cinfer_evidence_clear(&ev);
+
+	/* A signature made by someone else (the signature field of the QE identity). */
+	set_quote(&ev, "tdx/gotdx_v5_quote.dat");
+	add_file(&ev, "tcb_info", "tdx/gotdx_tcbinfo_90c06f000000.json");
+	add_file(&ev, "qe_identity", "tdx/trustee_qe_identity.json");
+	edit_collateral(&ev, "tcb_info", "\"signature\":\"", "\"signature\":\"00");
+	expect_fail(&ev, "2026-02-20T00:00:00Z", CI_TDX_ALLOW_NO_CRL_INSECURE, CINFER_E_MALFORMED,
+	    "evidence.tdx.collateral", "signature");
+	cinfer_evidence_clear(&ev);
+
+	/* Extra fields around the signed object are refused. */
+	phala_full(&ev);
+	edit_collateral(&ev, "tcb_info", "{\"tcbInfo\"", "{\"x\":1,\"tcbInfo\"");
+	expect_fail(&ev, T_PHALA, 0, CINFER_E_MALFORMED, "evidence.tdx.collateral", "\"x\"");
+	cinfer_evidence_clear(&ev);
+}
+
+static void
+test_alloc_failures(void **state)
+{
+	struct cinfer_evidence ev;
+	size_t live;
+
+	(void)state;
+	phala_full(&ev);
+	live = ci_alloc_live();
+	for (size_t n = 0;; n++) {
+		struct cinfer_claims c;
+		struct cinfer_err e = { 0 };
+		struct cinfer_verify_opts o = opts_default();
+		int rc;
+
+		cinfer_claims_init(&c, CINFER_PLATFORM_TDX);
+		ci_alloc_fail_after(n);
+		rc = ci_tdx_verify(&ev, &o, t_time(T_PHALA), &c, &e);
+		ci_alloc_fail_after(SIZE_MAX);
+		assert_int_equal(ci_alloc_live(), live);
+		if (rc == 0) {
+			assert_string_equal(c.tcb_status, "UpToDate");
+			break;
+		}
+		if (e.code != CINFER_E_NOMEM && e.code != CINFER_E_IO)
+			fail_msg("allocation %zu failing gave %s: %s", n, cinfer_code_name(e.code), e.msg);
+		assert_true(n < 1000);
+	}
+	cinfer_evidence_clear(&ev);
+}
+
+static void
+test_collateral_parsers(void **state)
+{
+	struct ci_intel_signed s;
+	struct ci_intel_tcb_info *t = ci_calloc(1, sizeof(*t));
+	struct ci_intel_qe_identity *q = ci_calloc(1, sizeof(*q));
+	struct cinfer_err e = { 0 };
+	size_t size = 0;
+	uint8_t *p;
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(q);
+	p = t_read(t_vector("tdx/gotdx_tcbinfo_90c06f000000.json"), &size);
+	assert_int_equal(ci_intel_signed_split(p, size, "tcbInfo", &s, &e), 0);
+	assert_int_equal(ci_intel_tcb_info_parse(t, s.body, s.body_size, &e), 0);
+	assert_int_equal(t->level_count, 3);
+	assert_int_equal(t->module_count, 2);
+	assert_string_equal(t->modules[1].id, "TDX_01");
+	assert_int_equal(t->modules[1].level_count, 3);
+	assert_int_equal(t->levels[0].pcesvn, 13);
+	assert_int_equal(t->levels[0].sgx[4], 4);
+	assert_int_equal(t->levels[1].status, CI_TCB_OUT_OF_DATE);
+	assert_int_equal(t->eval_number, 18);
+	ci_intel_tcb_info_clear(t);
+	/* The wrong key name does not split. */
+	assert_int_equal(ci_intel_signed_split(p, size, "enclaveIdentity", &s, &e), -1);
+	ci_free(p);
+
+	p = t_read(t_vector("tdx/gotdx_qe_identity.json"), &size);
+	assert_int_equal(ci_intel_signed_split(p, size, "enclaveIdentity", &s, &e), 0);
+	assert_int_equal(ci_intel_qe_identity_parse(q, s.body, s.body_size, &e), 0);
+	assert_int_equal(q->isvprodid, 2);
+	assert_int_equal(q->miscselect_mask, 0xffffffffu);
+	assert_int_equal(q->level_count, 1);
+	assert_int_equal(q->levels[0].isvsvn, 4);
+	ci_intel_qe_identity_clear(q);
+	ci_free(p);
+	ci_free(t);
+	ci_free(q);
+}
+
+static void
+test_pck_extension(void **state)
+{
+	struct cinfer_evidence ev;
+	struct ci_tdx_quote q;
+	struct cinfer_err e = { 0 };
+	STACK_OF(X509) *sk;
+	struct ci_intel_pck_ext x;
+	char hex[33];
+
+	(void)state;
+	set_quote(&ev, "tdx/azure_v4_quote.dat");
+	assert_int_equal(ci_tdx_quote_parse(&q, ev.evidence, ev.evidence_size, &e), 0);
+	sk = ci_x509_parse_bundle(q.cert_data, strnlen((const char *)q.cert_data, q.cert_data_size), &e);
+	assert_non_null(sk);
+	assert_int_equal(sk_X509_num(sk), 3);
+	assert_int_equal(ci_intel_pck_ext_from_cert(&x, sk_X509_value(sk, 0), &e), 0);
+	ci_hex_encode(x.fmspc, 6, hex);
+	assert_string_equal(hex, "00806f050000");
+	ci_hex_encode(x.cpusvn, 16, hex);
+	assert_string_equal(hex, "06060202030100030000000000000000");
+	assert_int_equal(x.pcesvn, 11);
+	assert_int_equal(x.comp_svn[0], 6);
+	assert_int_equal(x.comp_svn[7], 3);
+	/* The CA certificate has no SGX extension. */
+	assert_int_equal(ci_intel_pck_ext_from_cert(&x, sk_X509_value(sk, 1), &e), -1);
+	sk_X509_pop_free(sk, X509_free);
+	cinfer_evidence_clear(&ev);
+}
+
 int
 main(void)
 {
@@ -432,6 +760,13 @@ main(void)
 		cmocka_unit_test(test_oct2025_vectors),
 		cmocka_unit_test(test_oct2025_no_level),
 		cmocka_unit_test(test_gcp_claims),
+		cmocka_unit_test(test_bit_flips),
+		cmocka_unit_test(test_truncation_and_layout),
+		cmocka_unit_test(test_wrong_collateral),
+		cmocka_unit_test(test_broken_collateral_signature),
+		cmocka_unit_test(test_alloc_failures),
+		cmocka_unit_test(test_collateral_parsers),
+		cmocka_unit_test(test_pck_extension),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
