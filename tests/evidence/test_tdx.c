@@ -6,6 +6,8 @@
  */
 #include "testutil.h"
 
+#include <sys/stat.h>
+
 #include <jansson.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -748,6 +750,486 @@ test_pck_extension(void **state)
 	cinfer_evidence_clear(&ev);
 }
 
+/* ---- a synthetic chain: test root, PCK CA, PCK, TCB signer ---------------- */
+
+struct synth {
+	EVP_PKEY *root_k, *ca_k, *pck_k, *tcb_k, *att_k;
+	X509 *root, *ca, *pck, *tcb;
+	char *dir;		/* roots dir holding the test root */
+};
+
+static void
+add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(x, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+}
+
+static X509 *
+mk_cert(const char *cn, X509 *issuer, EVP_PKEY *issuer_k, EVP_PKEY *pub, int ca, long serial,
+    X509 *sgx_from)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const uint8_t *)"cinfer test", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const uint8_t *)cn, -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : n);
+	X509_NAME_free(n);
+	ASN1_TIME_set(X509_getm_notBefore(x), (time_t)t_time("2020-01-01T00:00:00Z"));
+	ASN1_TIME_set(X509_getm_notAfter(x), (time_t)t_time("2040-01-01T00:00:00Z"));
+	X509_set_pubkey(x, pub);
+	add_ext(x, issuer != NULL ? issuer : x, NID_subject_key_identifier, "hash");
+	add_ext(x, issuer != NULL ? issuer : x, NID_authority_key_identifier, "keyid:always");
+	if (ca) {
+		add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
+		add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
+	} else {
+		add_ext(x, x, NID_basic_constraints, "critical,CA:FALSE");
+		add_ext(x, x, NID_key_usage, "critical,digitalSignature,nonRepudiation");
+	}
+	if (sgx_from != NULL) {
+		ASN1_OBJECT *o = OBJ_txt2obj(CI_INTEL_SGX_EXT_OID, 1);
+		int idx = X509_get_ext_by_OBJ(sgx_from, o, -1);
+		assert_true(idx >= 0);
+		assert_int_equal(X509_add_ext(x, X509_get_ext(sgx_from, idx), -1), 1);
+		ASN1_OBJECT_free(o);
+	}
+	assert_true(X509_sign(x, issuer_k, EVP_sha256()) > 0);
+	return x;
+}
+
+static void
+pem_append(char **buf, size_t *size, X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+
+	assert_int_equal(PEM_write_bio_X509(b, x), 1);
+	n = BIO_get_mem_data(b, &p);
+	*buf = realloc(*buf, *size + (size_t)n + 1);
+	memcpy(*buf + *size, p, (size_t)n);
+	*size += (size_t)n;
+	(*buf)[*size] = '\0';
+	BIO_free(b);
+}
+
+static void
+synth_init(struct synth *s, X509 *real_pck)
+{
+	char path[4200], *pem = NULL;
+	size_t pem_size = 0;
+	struct cinfer_err e = { 0 };
+
+	memset(s, 0, sizeof(*s));
+	s->root_k = ci_ec_keygen("P-256", &e);
+	s->ca_k = ci_ec_keygen("P-256", &e);
+	s->pck_k = ci_ec_keygen("P-256", &e);
+	s->tcb_k = ci_ec_keygen("P-256", &e);
+	s->att_k = ci_ec_keygen("P-256", &e);
+	assert_non_null(s->att_k);
+	s->root = mk_cert("Test SGX Root CA", NULL, s->root_k, s->root_k, 1, 1, NULL);
+	s->ca = mk_cert("Test SGX PCK Platform CA", s->root, s->root_k, s->ca_k, 1, 2, NULL);
+	s->pck = mk_cert("Test SGX PCK Certificate", s->ca, s->ca_k, s->pck_k, 0, 0x1234, real_pck);
+	s->tcb = mk_cert("Test SGX TCB Signing", s->root, s->root_k, s->tcb_k, 0, 3, NULL);
+	s->dir = t_tmpdir();
+	snprintf(path, sizeof(path), "%s/intel", s->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	pem_append(&pem, &pem_size, s->root);
+	snprintf(path, sizeof(path), "%s/intel/intel_sgx_root_ca.pem", s->dir);
+	assert_int_equal(ci_file_write(path, pem, pem_size, 0600, &e), 0);
+	free(pem);
+}
+
+static void
+synth_clear(struct synth *s)
+{
+	EVP_PKEY_free(s->root_k);
+	EVP_PKEY_free(s->ca_k);
+	EVP_PKEY_free(s->pck_k);
+	EVP_PKEY_free(s->tcb_k);
+	EVP_PKEY_free(s->att_k);
+	X509_free(s->root);
+	X509_free(s->ca);
+	X509_free(s->pck);
+	X509_free(s->tcb);
+	t_rmrf(s->dir);
+}
+
+static void
+sign_raw(EVP_PKEY *k, const void *msg, size_t size, uint8_t sig[64])
+{
+	struct cinfer_err e = { 0 };
+
+	assert_int_equal(ci_ecdsa_sign_raw(k, EVP_sha256(), msg, size, sig, sig + 32, 32, &e), 0);
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+/*
+ * Re-issues a real quote (header and body kept) under the synthetic keys:
+ * new attestation key and signature, QE report bound to it and signed by
+ * the test PCK, certification data = PEM(pck, ca[, root]).
+ */
+static void
+synth_quote(const struct synth *s, const uint8_t *real, size_t real_size, int with_root,
+    uint8_t **out, size_t *out_size)
+{
+	struct ci_tdx_quote q;
+	struct cinfer_err e = { 0 };
+	uint8_t att[65], qe[CI_SGX_REPORT_SIZE], h[32], *p;
+	size_t att_size = 0, pem_size = 0, cd_size, sig_size, size;
+	char *pem = NULL;
+
+	assert_int_equal(ci_tdx_quote_parse(&q, real, real_size, &e), 0);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(s->att_k, "pub", att, sizeof(att),
+	    &att_size), 1);
+	assert_int_equal(att_size, 65);
+	pem_append(&pem, &pem_size, s->pck);
+	pem_append(&pem, &pem_size, s->ca);
+	if (with_root)
+		pem_append(&pem, &pem_size, s->root);
+	pem_size++;	/* keep the NUL, as the QE does */
+	memcpy(qe, q.qe.raw, sizeof(qe));
+	{
+		struct ci_part parts[] = { { att + 1, 64 }, { q.auth_data, q.auth_data_size },
+		    { NULL, 0 } };
+		assert_int_equal(ci_digest_parts(EVP_sha256(), parts, h, &e), 0);
+	}
+	memcpy(qe + 320, h, 32);
+	memset(qe + 352, 0, 32);
+	cd_size = CI_SGX_REPORT_SIZE + 64 + 2 + q.auth_data_size + 2 + 4 + pem_size;
+	sig_size = 64 + 64 + 2 + 4 + cd_size;
+	size = q.signed_size + 4 + sig_size;
+	p = ci_alloc(size);
+	assert_non_null(p);
+	memcpy(p, q.signed_p, q.signed_size);
+	{
+		uint8_t *w = p + q.signed_size;
+		put32(w, (uint32_t)sig_size);
+		w += 4;
+		sign_raw(s->att_k, p, q.signed_size, w);
+		memcpy(w + 64, att + 1, 64);
+		w += 128;
+		put16(w, 6);
+		put32(w + 2, (uint32_t)cd_size);
+		w += 6;
+		memcpy(w, qe, sizeof(qe));
+		sign_raw(s->pck_k, qe, sizeof(qe), w + CI_SGX_REPORT_SIZE);
+		w += CI_SGX_REPORT_SIZE + 64;
+		put16(w, (uint16_t)q.auth_data_size);
+		memcpy(w + 2, q.auth_data, q.auth_data_size);
+		w += 2 + q.auth_data_size;
+		put16(w, 5);
+		put32(w + 2, (uint32_t)pem_size);
+		memcpy(w + 6, pem, pem_size);
+		assert_true(w + 6 + pem_size == p + size);
+	}
+	free(pem);
+	*out = p;
+	*out_size = size;
+}
+
+static uint8_t *
+crl_der(X509 *issuer, EVP_PKEY *k, const long *revoked, size_t n, const char *this_up,
+    const char *next_up, size_t *size)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+	uint8_t *der = NULL, *copy;
+	int len;
+
+	X509_CRL_set_version(crl, 1);
+	X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer));
+	ASN1_TIME_set(t, (time_t)t_time(this_up));
+	X509_CRL_set1_lastUpdate(crl, t);
+	ASN1_TIME_set(t, (time_t)t_time(next_up));
+	X509_CRL_set1_nextUpdate(crl, t);
+	for (size_t i = 0; i < n; i++) {
+		X509_REVOKED *r = X509_REVOKED_new();
+		ASN1_INTEGER *sn = ASN1_INTEGER_new();
+		ASN1_INTEGER_set(sn, revoked[i]);
+		X509_REVOKED_set_serialNumber(r, sn);
+		ASN1_TIME_set(t, (time_t)t_time(this_up));
+		X509_REVOKED_set_revocationDate(r, t);
+		X509_CRL_add0_revoked(crl, r);
+		ASN1_INTEGER_free(sn);
+	}
+	X509_CRL_sort(crl);
+	assert_true(X509_CRL_sign(crl, k, EVP_sha256()) > 0);
+	len = i2d_X509_CRL(crl, &der);
+	assert_true(len > 0);
+	copy = ci_memdup(der, (size_t)len);
+	*size = (size_t)len;
+	OPENSSL_free(der);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+	return copy;
+}
+
+/* Signs a PCS document body with the test TCB signer and adds it. */
+static void
+add_signed_doc(struct cinfer_evidence *ev, const struct synth *s, const char *name,
+    const char *key, const char *body)
+{
+	uint8_t sig[64];
+	char hex[129], *doc;
+	size_t cap = strlen(body) + 256;
+
+	sign_raw(s->tcb_k, body, strlen(body), sig);
+	ci_hex_encode(sig, 64, hex);
+	doc = malloc(cap);
+	snprintf(doc, cap, "{\"%s\":%s,\"signature\":\"%s\"}", key, body, hex);
+	add_mem(ev, name, doc, strlen(doc));
+	free(doc);
+}
+
+static char *
+str_replace_all(const char *s, const char *from, const char *to)
+{
+	size_t cap = strlen(s) * 2 + 64, o = 0;
+	char *out = malloc(cap);
+
+	while (*s != '\0') {
+		if (strncmp(s, from, strlen(from)) == 0) {
+			memcpy(out + o, to, strlen(to));
+			o += strlen(to);
+			s += strlen(from);
+		} else {
+			out[o++] = *s++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+struct synth_opts {
+	const long *pck_revoked;	/* serials in the PCK CRL */
+	size_t pck_revoked_count;
+	const long *root_revoked;
+	size_t root_revoked_count;
+	const char *tcb_from, *tcb_to;	/* edit TCB info before signing */
+	const char *qe_from, *qe_to;	/* edit QE identity before signing */
+	int pck_crl_by_root;		/* sign the PCK CRL with the wrong key */
+	const char *crl_next;		/* PCK CRL nextUpdate */
+	int without_root;		/* leave the root out of the quote */
+};
+
+static void
+synth_evidence(struct synth *s, const struct synth_opts *o, struct cinfer_evidence *ev)
+{
+	json_error_t je;
+	json_t *j = json_load_file(t_vector("tdx/phala_collateral_b0c06f000000.json"), 0, &je);
+	size_t real_size = 0, crl_size = 0;
+	uint8_t *real = t_read(t_vector("tdx/phala_v4_quote_b0c06f000000.dat"), &real_size);
+	uint8_t *crl;
+	char *body, *pem = NULL;
+	size_t pem_size = 0;
+
+	assert_non_null(j);
+	cinfer_evidence_init(ev);
+	ev->platform = CINFER_PLATFORM_TDX;
+	synth_quote(s, real, real_size, !o->without_root, &ev->evidence, &ev->evidence_size);
+	ci_free(real);
+	body = str_replace_all(json_string_value(json_object_get(j, "tcb_info")),
+	    o->tcb_from ? o->tcb_from : "\x01", o->tcb_to ? o->tcb_to : "\x01");
+	add_signed_doc(ev, s, "tcb_info", "tcbInfo", body);
+	free(body);
+	body = str_replace_all(json_string_value(json_object_get(j, "qe_identity")),
+	    o->qe_from ? o->qe_from : "\x01", o->qe_to ? o->qe_to : "\x01");
+	add_signed_doc(ev, s, "qe_identity", "enclaveIdentity", body);
+	free(body);
+	json_decref(j);
+	crl = crl_der(s->ca, o->pck_crl_by_root ? s->root_k : s->ca_k, o->pck_revoked,
+	    o->pck_revoked_count, "2025-06-01T00:00:00Z",
+	    o->crl_next ? o->crl_next : "2025-08-01T00:00:00Z", &crl_size);
+	add_mem(ev, "pck_crl", crl, crl_size);
+	ci_free(crl);
+	crl = crl_der(s->root, s->root_k, o->root_revoked, o->root_revoked_count,
+	    "2025-06-01T00:00:00Z", "2026-06-01T00:00:00Z", &crl_size);
+	add_mem(ev, "root_crl", crl, crl_size);
+	ci_free(crl);
+	pem_append(&pem, &pem_size, s->tcb);
+	pem_append(&pem, &pem_size, s->root);
+	add_mem(ev, "tcb_signing_chain", pem, pem_size);
+	free(pem);
+}
+
+static int
+synth_verify(struct synth *s, const struct cinfer_evidence *ev, struct cinfer_claims *c,
+    struct cinfer_err *e)
+{
+	struct cinfer_verify_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.roots_dir = s->dir;
+	cinfer_claims_init(c, CINFER_PLATFORM_TDX);
+	cinfer_err_clear(e);
+	return ci_tdx_verify(ev, &o, t_time(T_PHALA), c, e);
+}
+
+static void
+synth_expect(struct synth *s, const struct synth_opts *o, enum cinfer_code code,
+    const char *stage, const char *msg_or_status)
+{
+	struct cinfer_evidence ev;
+	struct cinfer_claims c;
+	struct cinfer_err e = { 0 };
+	int rc;
+
+	synth_evidence(s, o, &ev);
+	rc = synth_verify(s, &ev, &c, &e);
+	if (code == CINFER_OK) {
+		if (rc != 0)
+			fail_msg("synthetic quote failed: %s: %s", e.stage, e.msg);
+		assert_string_equal(c.tcb_status, msg_or_status);
+		assert_detail(&c, "revocation", "checked");
+	} else {
+		if (rc == 0)
+			fail_msg("synthetic quote passed; want %s", stage);
+		assert_code(e, code);
+		assert_string_equal(e.stage, stage);
+		if (strstr(e.msg, msg_or_status) == NULL)
+			fail_msg("message \"%s\" lacks \"%s\"", e.msg, msg_or_status);
+	}
+	cinfer_evidence_clear(&ev);
+}
+
+static X509 *
+real_pck(void)
+{
+	size_t size = 0;
+	uint8_t *p = t_read(t_vector("tdx/phala_v4_quote_b0c06f000000.dat"), &size);
+	struct ci_tdx_quote q;
+	struct cinfer_err e = { 0 };
+	X509 *x;
+
+	assert_int_equal(ci_tdx_quote_parse(&q, p, size, &e), 0);
+	x = ci_x509_parse(q.cert_data, strnlen((const char *)q.cert_data, q.cert_data_size), &e);
+	assert_non_null(x);
+	ci_free(p);
+	return x;
+}
+
+static void
+test_synthetic_chain(void **state)
+{
+	struct synth s;
+	X509 *rp = real_pck();
+	static const long pck_serial[] = { 0x77, 0x1234, 0x9999 };
+	static const long ca_serial[] = { 2 };
+	static const long other_serial[] = { 0x77 };
+
+	(void)state;
+	synth_init(&s, rp);
+	X509_free(rp);
+	/* The generator itself is sound: all checks pass, UpToDate. */
+	synth_expect(&s, &(struct synth_opts){ 0 }, CINFER_OK, NULL, "UpToDate");
+	/* A CRL listing other serials does not matter. */
+	synth_expect(&s, &(struct synth_opts){ .pck_revoked = other_serial, .pck_revoked_count = 1 },
+	    CINFER_OK, NULL, "UpToDate");
+	/* The PCK listed in the PCK CRL: authenticity fails. */
+	synth_expect(&s, &(struct synth_opts){ .pck_revoked = pck_serial, .pck_revoked_count = 3 },
+	    CINFER_E_CRYPTO, "evidence.tdx.crl", "PCK certificate is revoked");
+	/* The PCK CA listed in the root CRL. */
+	synth_expect(&s, &(struct synth_opts){ .root_revoked = ca_serial, .root_revoked_count = 1 },
+	    CINFER_E_CRYPTO, "evidence.tdx.crl", "PCK CA certificate is revoked");
+	/* A PCK CRL signed by the wrong key. */
+	synth_expect(&s, &(struct synth_opts){ .pck_crl_by_root = 1 }, CINFER_E_CRYPTO,
+	    "evidence.tdx.crl", "signature");
+	/* An expired PCK CRL. */
+	synth_expect(&s, &(struct synth_opts){ .crl_next = "2025-06-30T00:00:00Z" }, CINFER_E_STALE,
+	    "evidence.tdx.crl", "expired");
+	/* A Revoked TCB level fails closed. */
+	synth_expect(&s, &(struct synth_opts){ .tcb_from = "UpToDate", .tcb_to = "Revoked" },
+	    CINFER_E_CRYPTO, "evidence.tdx.tcb", "Revoked");
+	/* A revoked QE level also fails closed. */
+	synth_expect(&s, &(struct synth_opts){ .qe_from = "UpToDate", .qe_to = "Revoked" },
+	    CINFER_E_CRYPTO, "evidence.tdx.tcb", "Revoked");
+	/* Other statuses are returned for the policy, converged as QVL does. */
+	synth_expect(&s, &(struct synth_opts){ .tcb_from = "UpToDate", .tcb_to = "SWHardeningNeeded" },
+	    CINFER_OK, NULL, "SWHardeningNeeded");
+	synth_expect(&s, &(struct synth_opts){ .tcb_from = "\"tcbStatus\":\"UpToDate\"",
+	    .tcb_to = "\"tcbStatus\":\"ConfigurationAndSWHardeningNeeded\"" },
+	    CINFER_OK, NULL, "ConfigurationAndSWHardeningNeeded");
+	synth_expect(&s, &(struct synth_opts){ .qe_from = "UpToDate", .qe_to = "OutOfDate" },
+	    CINFER_OK, NULL, "OutOfDate");
+	synth_expect(&s, &(struct synth_opts){ .tcb_from = "UpToDate", .tcb_to = "ConfigurationNeeded",
+	    .qe_from = "UpToDate", .qe_to = "OutOfDate" }, CINFER_OK, NULL,
+	    "OutOfDateConfigurationNeeded");
+	/* A QE identity for another signer. */
+	synth_expect(&s, &(struct synth_opts){ .qe_from = "DC9E2A7C", .qe_to = "DC9E2A7D" },
+	    CINFER_E_CRYPTO, "evidence.tdx.tcb", "MRSIGNER");
+	/* TDX module identity whose mrsigner differs from MRSIGNERSEAM. */
+	synth_expect(&s, &(struct synth_opts){ .tcb_from = "\"id\":\"TDX_01\",\"mrsigner\":\"0000",
+	    .tcb_to = "\"id\":\"TDX_01\",\"mrsigner\":\"0100" }, CINFER_E_CRYPTO, "evidence.tdx.tcb",
+	    "MRSIGNERSEAM");
+	/* Without the root in the quote the chain still ends at the pinned root. */
+	synth_expect(&s, &(struct synth_opts){ .without_root = 1 }, CINFER_OK, NULL, "UpToDate");
+	synth_clear(&s);
+}
+
+static void
+test_wrong_root(void **state)
+{
+	struct synth s;
+	X509 *rp = real_pck();
+	struct cinfer_evidence ev;
+	struct cinfer_claims c;
+	struct cinfer_err e = { 0 };
+	struct cinfer_verify_opts o = opts_default();
+
+	(void)state;
+	synth_init(&s, rp);
+	X509_free(rp);
+	/* A real quote against a roots dir pinning another root. */
+	phala_full(&ev);
+	assert_int_equal(synth_verify(&s, &ev, &c, &e), -1);
+	assert_code(e, CINFER_E_CRYPTO);
+	assert_string_equal(e.stage, "evidence.tdx.chain");
+	assert_non_null(strstr(e.msg, "not the pinned"));
+	cinfer_evidence_clear(&ev);
+	/* A synthetic quote (its own root inside) against the real Intel root. */
+	synth_evidence(&s, &(struct synth_opts){ 0 }, &ev);
+	cinfer_claims_init(&c, CINFER_PLATFORM_TDX);
+	cinfer_err_clear(&e);
+	assert_int_equal(ci_tdx_verify(&ev, &o, t_time(T_PHALA), &c, &e), -1);
+	assert_code(e, CINFER_E_CRYPTO);
+	assert_string_equal(e.stage, "evidence.tdx.chain");
+	cinfer_evidence_clear(&ev);
+	/* ...and without its root: no path to the Intel root. */
+	synth_evidence(&s, &(struct synth_opts){ .without_root = 1 }, &ev);
+	cinfer_err_clear(&e);
+	assert_int_equal(ci_tdx_verify(&ev, &o, t_time(T_PHALA), &c, &e), -1);
+	assert_code(e, CINFER_E_CRYPTO);
+	assert_string_equal(e.stage, "evidence.tdx.chain");
+	cinfer_evidence_clear(&ev);
+	synth_clear(&s);
+}
+
 int
 main(void)
 {
@@ -767,6 +1249,8 @@ main(void)
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_collateral_parsers),
 		cmocka_unit_test(test_pck_extension),
+		cmocka_unit_test(test_synthetic_chain),
+		cmocka_unit_test(test_wrong_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
