@@ -17,6 +17,7 @@
 #include "evidence/intel_collateral.h"
 #include "evidence/intel_pck.h"
 #include "evidence/tdx.h"
+#include "evidence/tdx_ccel.h"
 #include "evidence/tdx_quote.h"
 
 #define ST_QUOTE "evidence.tdx.quote"
@@ -48,6 +49,7 @@ struct tdx_ctx {
 	const char *roots_dir;
 	int revocation_checked;
 	const char *tcb_signer;
+	size_t ccel_events;		/* replayed event log records (0: no log) */
 };
 
 static const struct cinfer_blob *
@@ -579,6 +581,10 @@ fill_claims(const struct tdx_ctx *c, struct cinfer_claims *cl)
 	add_advisories(adv, sizeof(adv), c->ev.module_level);
 	add_advisories(adv, sizeof(adv), c->ev.qe);
 	add_list_detail(cl, "advisory_ids", adv);
+	if (c->ccel_events > 0) {
+		snprintf(num, sizeof(num), "%zu", c->ccel_events);
+		(void)cinfer_claims_add_detail(cl, "ccel_events", num);
+	}
 	if (q->trailing_size > 0) {
 		snprintf(num, sizeof(num), "%zu", q->trailing_size);
 		(void)cinfer_claims_add_detail(cl, "trailing_bytes", num);
@@ -665,6 +671,21 @@ ci_tdx_verify_ex(const struct cinfer_evidence *ev, const struct cinfer_verify_op
 	if (c.ev.status == CI_TCB_REVOKED) {
 		ci_fail(e, CINFER_E_CRYPTO, ST_TCB, "TCB level is Revoked");
 		goto out;
+	}
+	/* 5. Optional CC event log: it must replay to the quote's RTMRs. */
+	if (collateral(ev, "ccel_log") != NULL) {
+		const struct cinfer_blob *b = collateral(ev, "ccel_log");
+		uint8_t rtmr[4][48];
+		size_t events = 0;
+		if (ci_tdx_ccel_replay(b->data, b->size, rtmr, &events, e) != 0)
+			goto out;
+		for (int i = 0; i < 4; i++)
+			if (memcmp(rtmr[i], c.q.body.rtmr[i], 48) != 0) {	/* public */
+				ci_fail(e, CINFER_E_CRYPTO, "evidence.tdx.ccel",
+				    "event log replays to a different RTMR%d", i);
+				goto out;
+			}
+		c.ccel_events = events;
 	}
 	fill_claims(&c, claims);
 	rc = 0;

@@ -16,6 +16,7 @@
 #include "evidence/intel_collateral.h"
 #include "evidence/intel_pck.h"
 #include "evidence/tdx.h"
+#include "evidence/tdx_ccel.h"
 #include "evidence/tdx_quote.h"
 
 static int64_t
@@ -1230,6 +1231,38 @@ test_wrong_root(void **state)
 	synth_clear(&s);
 }
 
+static void
+test_gcp_ccel_replay(void **state)
+{
+	struct cinfer_evidence ev;
+	struct cinfer_claims c;
+	size_t size = 0, events = 0;
+	uint8_t *log = t_read(t_vector("tdx/gcp_cos113_ccel_data.bin"), &size);
+	uint8_t rtmr[4][48];
+	struct cinfer_err e = { 0 };
+
+	(void)state;
+	assert_int_equal(ci_tdx_ccel_replay(log, size, rtmr, &events, &e), 0);
+	assert_int_equal(events, 43);
+	oct_evidence(&ev, "tdx/gcp_cos113_v4_quote.dat", "tdx/intel_tcbinfo_00806f050000_2025-09.json");
+	add_mem(&ev, "ccel_log", log, size);
+	expect_ok(&ev, T_2025_10, CI_TDX_ALLOW_NO_CRL_INSECURE, &c);
+	assert_detail(&c, "ccel_events", "43");
+	cinfer_evidence_clear(&ev);
+	/* One changed digest byte in the log no longer replays to the RTMRs. */
+	oct_evidence(&ev, "tdx/gcp_cos113_v4_quote.dat", "tdx/intel_tcbinfo_00806f050000_2025-09.json");
+	log[0xbc] ^= 1;
+	add_mem(&ev, "ccel_log", log, size);
+	expect_fail(&ev, T_2025_10, CI_TDX_ALLOW_NO_CRL_INSECURE, CINFER_E_CRYPTO, "evidence.tdx.ccel",
+	    "RTMR");
+	cinfer_evidence_clear(&ev);
+	/* Truncated in the middle of a record. */
+	cinfer_err_clear(&e);
+	assert_int_equal(ci_tdx_ccel_replay(log, 0x100, rtmr, &events, &e), -1);
+	assert_code(e, CINFER_E_MALFORMED);
+	ci_free(log);
+}
+
 int
 main(void)
 {
@@ -1251,6 +1284,7 @@ main(void)
 		cmocka_unit_test(test_pck_extension),
 		cmocka_unit_test(test_synthetic_chain),
 		cmocka_unit_test(test_wrong_root),
+		cmocka_unit_test(test_gcp_ccel_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
