@@ -50,6 +50,7 @@ struct tdx_ctx {
 	int revocation_checked;
 	const char *tcb_signer;
 	size_t ccel_events;		/* replayed event log records (0: no log) */
+	int64_t next_update;		/* earliest nextUpdate among the collateral */
 };
 
 static const struct cinfer_blob *
@@ -296,6 +297,8 @@ verify_pck_chain(struct tdx_ctx *c, const struct cinfer_evidence *ev, int64_t at
 
 	if (ci_x509_verify_chain(c->pck, c->inter, c->roots, NULL, at, ST_CHAIN, e) != 0)
 		return -1;
+	if (X509_check_ca(c->pck) != 0)
+		return ci_fail(e, CINFER_E_CRYPTO, ST_CHAIN, "PCK certificate is a CA certificate");
 	ca = issuer_of(c->pck, c->inter, c->root);
 	if (ca == NULL || ca == c->root)
 		return ci_fail(e, CINFER_E_CRYPTO, ST_CHAIN,
@@ -321,6 +324,13 @@ verify_pck_chain(struct tdx_ctx *c, const struct cinfer_evidence *ev, int64_t at
 	    not_revoked(c->root_crl, ca, "PCK CA", e) != 0))
 		return -1;
 	c->revocation_checked = c->pck_crl != NULL && c->root_crl != NULL;
+	for (int i = 0; i < 2; i++) {
+		X509_CRL *crl = i == 0 ? c->pck_crl : c->root_crl;
+		int64_t t = 0;
+		if (crl != NULL && asn1_time_to_unix(X509_CRL_get0_nextUpdate(crl), &t) == 0 &&
+		    (c->next_update == 0 || t < c->next_update))
+			c->next_update = t;
+	}
 	if (!c->revocation_checked)
 		ci_log(CI_LOG_WARN, ST_CRL, "TDX verification without %s: revocation unchecked",
 		    c->pck_crl == NULL ? "pck_crl" : "root_crl");
@@ -353,8 +363,13 @@ load_tcb_signer(struct tdx_ctx *c, const struct cinfer_evidence *ev, int64_t at,
 		ok = sk != NULL && sk_X509_num(sk) > 0 &&
 		    take_chain(c, sk, &leaf, inter, ST_COLL, &last) == 0 &&
 		    ci_x509_verify_chain(leaf, inter, c->roots, NULL, at, ST_COLL, &last) == 0 &&
-		    issuer_of(leaf, inter, c->root) == c->root &&
 		    (c->root_crl == NULL || not_revoked(c->root_crl, leaf, "TCB signing", &last) == 0);
+		/* Issued by the root itself, and not a CA (the PCK CAs never sign collateral). */
+		if (ok && (issuer_of(leaf, inter, c->root) != c->root || X509_check_ca(leaf) != 0)) {
+			ci_fail(&last, CINFER_E_CRYPTO, ST_COLL,
+			    "TCB signing certificate is not an end-entity certificate of the root");
+			ok = 0;
+		}
 		if (sk != NULL && sk_X509_num(sk) == 0 && last.code == CINFER_OK)
 			ci_fail(&last, CINFER_E_MALFORMED, ST_COLL, "empty TCB signing chain");
 		sk_X509_pop_free(sk, X509_free);
@@ -429,6 +444,10 @@ load_collateral(struct tdx_ctx *c, const struct cinfer_evidence *ev, int64_t at,
 	if (check_window("TCB info", c->tcb->issue_date, c->tcb->next_update, at, e) != 0 ||
 	    check_window("QE identity", c->qeid->issue_date, c->qeid->next_update, at, e) != 0)
 		goto out;
+	if (c->next_update == 0 || c->tcb->next_update < c->next_update)
+		c->next_update = c->tcb->next_update;
+	if (c->qeid->next_update < c->next_update)
+		c->next_update = c->qeid->next_update;
 	if (memcmp(c->tcb->fmspc, c->ext.fmspc, 6) != 0 ||	/* public */
 	    memcmp(c->tcb->pceid, c->ext.pceid, 2) != 0) {	/* public */
 		char f[13];
@@ -577,6 +596,11 @@ fill_claims(const struct tdx_ctx *c, struct cinfer_claims *cl)
 	(void)cinfer_claims_add_detail(cl, "tcb_eval_num", num);
 	(void)cinfer_claims_add_detail(cl, "tcb_signer", c->tcb_signer);
 	(void)cinfer_claims_add_detail(cl, "revocation", c->revocation_checked ? "checked" : "unchecked");
+	{
+		char tbuf[21];
+		ci_time_format(c->next_update, tbuf);
+		(void)cinfer_claims_add_detail(cl, "collateral_next_update", tbuf);
+	}
 	add_advisories(adv, sizeof(adv), c->ev.platform);
 	add_advisories(adv, sizeof(adv), c->ev.module_level);
 	add_advisories(adv, sizeof(adv), c->ev.qe);

@@ -199,6 +199,8 @@ test_phala_v4_uptodate_full_collateral(void **state)
 	assert_hex(c.chip_id, 6, "b0c06f000000");
 	assert_int_equal(c.debug, 0);
 	assert_detail(&c, "revocation", "checked");
+	/* The PCK CRL expires first (2025-07-19T10:00:35Z). */
+	assert_detail(&c, "collateral_next_update", "2025-07-19T10:00:35Z");
 	assert_detail(&c, "tee_tcb_svn", "06010300000000000000000000000000");
 	assert_detail(&c, "td_attributes", "0000001000000000");
 	assert_detail(&c, "xfam", "e702060000000000");
@@ -993,14 +995,14 @@ crl_der(X509 *issuer, EVP_PKEY *k, const long *revoked, size_t n, const char *th
 
 /* Signs a PCS document body with the test TCB signer and adds it. */
 static void
-add_signed_doc(struct cinfer_evidence *ev, const struct synth *s, const char *name,
-    const char *key, const char *body)
+add_signed_doc(struct cinfer_evidence *ev, EVP_PKEY *k, const char *name, const char *key,
+    const char *body)
 {
 	uint8_t sig[64];
 	char hex[129], *doc;
 	size_t cap = strlen(body) + 256;
 
-	sign_raw(s->tcb_k, body, strlen(body), sig);
+	sign_raw(k, body, strlen(body), sig);
 	ci_hex_encode(sig, 64, hex);
 	doc = malloc(cap);
 	snprintf(doc, cap, "{\"%s\":%s,\"signature\":\"%s\"}", key, body, hex);
@@ -1037,6 +1039,7 @@ struct synth_opts {
 	int pck_crl_by_root;		/* sign the PCK CRL with the wrong key */
 	const char *crl_next;		/* PCK CRL nextUpdate */
 	int without_root;		/* leave the root out of the quote */
+	int ca_signs_collateral;	/* the PCK CA key signs TCB info and QE identity */
 };
 
 static void
@@ -1057,11 +1060,12 @@ synth_evidence(struct synth *s, const struct synth_opts *o, struct cinfer_eviden
 	ci_free(real);
 	body = str_replace_all(json_string_value(json_object_get(j, "tcb_info")),
 	    o->tcb_from ? o->tcb_from : "\x01", o->tcb_to ? o->tcb_to : "\x01");
-	add_signed_doc(ev, s, "tcb_info", "tcbInfo", body);
+	add_signed_doc(ev, o->ca_signs_collateral ? s->ca_k : s->tcb_k, "tcb_info", "tcbInfo", body);
 	free(body);
 	body = str_replace_all(json_string_value(json_object_get(j, "qe_identity")),
 	    o->qe_from ? o->qe_from : "\x01", o->qe_to ? o->qe_to : "\x01");
-	add_signed_doc(ev, s, "qe_identity", "enclaveIdentity", body);
+	add_signed_doc(ev, o->ca_signs_collateral ? s->ca_k : s->tcb_k, "qe_identity",
+	    "enclaveIdentity", body);
 	free(body);
 	json_decref(j);
 	crl = crl_der(s->ca, o->pck_crl_by_root ? s->root_k : s->ca_k, o->pck_revoked,
@@ -1073,7 +1077,7 @@ synth_evidence(struct synth *s, const struct synth_opts *o, struct cinfer_eviden
 	    "2025-06-01T00:00:00Z", "2026-06-01T00:00:00Z", &crl_size);
 	add_mem(ev, "root_crl", crl, crl_size);
 	ci_free(crl);
-	pem_append(&pem, &pem_size, s->tcb);
+	pem_append(&pem, &pem_size, o->ca_signs_collateral ? s->ca : s->tcb);
 	pem_append(&pem, &pem_size, s->root);
 	add_mem(ev, "tcb_signing_chain", pem, pem_size);
 	free(pem);
@@ -1188,6 +1192,9 @@ test_synthetic_chain(void **state)
 	synth_expect(&s, &(struct synth_opts){ .tcb_from = "\"id\":\"TDX_01\",\"mrsigner\":\"0000",
 	    .tcb_to = "\"id\":\"TDX_01\",\"mrsigner\":\"0100" }, CINFER_E_CRYPTO, "evidence.tdx.tcb",
 	    "MRSIGNERSEAM");
+	/* Collateral signed by a CA key chaining to the root is not TCB signing. */
+	synth_expect(&s, &(struct synth_opts){ .ca_signs_collateral = 1 }, CINFER_E_CRYPTO,
+	    "evidence.tdx.collateral", "not an end-entity");
 	/* Without the root in the quote the chain still ends at the pinned root. */
 	synth_expect(&s, &(struct synth_opts){ .without_root = 1 }, CINFER_OK, NULL, "UpToDate");
 	synth_clear(&s);
