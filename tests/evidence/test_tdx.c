@@ -1270,6 +1270,29 @@ test_gcp_ccel_replay(void **state)
 	ci_free(log);
 }
 
+static void
+test_envelope_roundtrip(void **state)
+{
+	struct cinfer_evidence ev, back;
+	struct cinfer_claims c;
+	struct cinfer_err e = { 0 };
+	char *json;
+
+	(void)state;
+	/* The quote and its collateral survive the JSON envelope unchanged. */
+	phala_full(&ev);
+	json = cinfer_evidence_to_json(&ev, &e);
+	assert_non_null(json);
+	assert_int_equal(cinfer_evidence_parse_json(&back, json, strlen(json), &e), 0);
+	free(json);
+	assert_int_equal(back.platform, CINFER_PLATFORM_TDX);
+	assert_int_equal(back.collateral_count, 4);
+	expect_ok(&back, T_PHALA, 0, &c);
+	assert_string_equal(c.tcb_status, "UpToDate");
+	cinfer_evidence_clear(&back);
+	cinfer_evidence_clear(&ev);
+}
+
 int
 main(void)
 {
@@ -1292,6 +1315,7 @@ main(void)
 		cmocka_unit_test(test_synthetic_chain),
 		cmocka_unit_test(test_wrong_root),
 		cmocka_unit_test(test_gcp_ccel_replay),
+		cmocka_unit_test(test_envelope_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
