@@ -44,7 +44,9 @@ struct tdx_ctx {
 	struct ci_intel_pck_ext ext;
 	struct ci_intel_tcb_info *tcb;
 	struct ci_intel_qe_identity *qeid;
-	struct ci_tdx_tcb_eval ev;
+	struct ci_tdx_tcb_eval ev;		/* launch TCB: TEE_TCB_SVN */
+	struct ci_tdx_tcb_eval ev2;		/* current TCB: TEE_TCB_SVN2 (TD 1.5) */
+	int has_ev2;
 	char roots_buf[4096];
 	const char *roots_dir;
 	int revocation_checked;
@@ -604,6 +606,16 @@ fill_claims(const struct tdx_ctx *c, struct cinfer_claims *cl)
 	add_advisories(adv, sizeof(adv), c->ev.platform);
 	add_advisories(adv, sizeof(adv), c->ev.module_level);
 	add_advisories(adv, sizeof(adv), c->ev.qe);
+	if (c->has_ev2) {
+		add_advisories(adv, sizeof(adv), c->ev2.platform);
+		add_advisories(adv, sizeof(adv), c->ev2.module_level);
+		(void)cinfer_claims_add_detail(cl, "tcb_status_current",
+		    ci_intel_tcb_status_name(c->ev2.status));
+		/* Relaunching would move the TD to the better current module. */
+		(void)cinfer_claims_add_detail(cl, "td_relaunch_advised",
+		    c->ev.status != CI_TCB_UP_TO_DATE && c->ev2.status == CI_TCB_UP_TO_DATE ?
+		    "true" : "false");
+	}
 	add_list_detail(cl, "advisory_ids", adv);
 	if (c->ccel_events > 0) {
 		snprintf(num, sizeof(num), "%zu", c->ccel_events);
@@ -692,7 +704,21 @@ ci_tdx_verify_ex(const struct cinfer_evidence *ev, const struct cinfer_verify_op
 	    c.q.body.mrsignerseam, c.q.body.seam_attributes, c.q.qe.mrsigner, c.q.qe.isvprodid,
 	    c.q.qe.isvsvn, c.q.qe.miscselect, c.q.qe.attributes, &c.ev, e) != 0)
 		goto out;
-	if (c.ev.status == CI_TCB_REVOKED) {
+	/*
+	 * TD 1.5: the module may have been updated under the running TD
+	 * (TD-preserving update); TEE_TCB_SVN2 is the current module's. Like
+	 * QVL, both must evaluate; the launch status is the TD's status and the
+	 * current one is reported beside it.
+	 */
+	if (c.q.body.tee_tcb_svn2 != NULL) {
+		if (ci_tdx_tcb_evaluate(c.tcb, c.qeid, c.ext.comp_svn, c.ext.pcesvn,
+		    c.q.body.tee_tcb_svn2, c.q.body.mrsignerseam, c.q.body.seam_attributes,
+		    c.q.qe.mrsigner, c.q.qe.isvprodid, c.q.qe.isvsvn, c.q.qe.miscselect,
+		    c.q.qe.attributes, &c.ev2, e) != 0)
+			goto out;
+		c.has_ev2 = 1;
+	}
+	if (c.ev.status == CI_TCB_REVOKED || (c.has_ev2 && c.ev2.status == CI_TCB_REVOKED)) {
 		ci_fail(e, CINFER_E_CRYPTO, ST_TCB, "TCB level is Revoked");
 		goto out;
 	}

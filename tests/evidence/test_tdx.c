@@ -259,6 +259,8 @@ test_gotdx_v5_uptodate(void **state)
 	assert_detail(&c, "quote_version", "5");
 	assert_detail(&c, "td_report", "1.5");
 	assert_detail(&c, "tee_tcb_svn2", "0d010400000000000000000000000000");
+	assert_detail(&c, "tcb_status_current", "UpToDate");
+	assert_detail(&c, "td_relaunch_advised", "false");
 	assert_detail(&c, "revocation", "checked");
 	assert_hex(c.measurement, 48, "7348651a34b2d2d3462822e3a750ec6110125f36757c78480bbfc69cc0d21fb001a1ced3ee19747dda8f750c3bc8f876");
 	assert_meas_hex(&c, "rtmr1", "463acaace1b6e97c76e92e41fe312aa66f3fd4dad60ec7acf169859db0343e3d1e591646795cdc80fbc0ca5f7041d253");
@@ -1293,6 +1295,89 @@ test_envelope_roundtrip(void **state)
 	cinfer_evidence_clear(&ev);
 }
 
+static void
+test_tcb_evaluate_module_paths(void **state)
+{
+	struct ci_intel_signed sp;
+	struct ci_intel_tcb_info *t = ci_calloc(1, sizeof(*t));
+	struct ci_intel_qe_identity *q = ci_calloc(1, sizeof(*q));
+	struct ci_tdx_tcb_eval ev;
+	struct cinfer_err e = { 0 };
+	size_t size = 0;
+	uint8_t *tp = t_read(t_vector("tdx/gotdx_tcbinfo_90c06f000000.json"), &size);
+	uint8_t *qp;
+	size_t qsize = 0;
+	const uint8_t sgx[16] = { 3, 3, 2, 2, 4, 1, 0, 5 };
+	uint8_t tee[16] = { 6, 1, 3 };
+	const uint8_t zero48[48] = { 0 }, attr8[8] = { 0 }, qattr[16] = { 0x11 };
+	uint8_t mrsigner[32];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(ci_intel_signed_split(tp, size, "tcbInfo", &sp, &e), 0);
+	assert_int_equal(ci_intel_tcb_info_parse(t, sp.body, sp.body_size, &e), 0);
+	qp = t_read(t_vector("tdx/gotdx_qe_identity.json"), &qsize);
+	assert_int_equal(ci_intel_signed_split(qp, qsize, "enclaveIdentity", &sp, &e), 0);
+	assert_int_equal(ci_intel_qe_identity_parse(q, sp.body, sp.body_size, &e), 0);
+	assert_int_equal(ci_hex_decode("dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5",
+	    64, mrsigner, 32, &n, &e), 0);
+
+#define EVAL(svn_qe) ci_tdx_tcb_evaluate(t, q, sgx, 13, tee, zero48, attr8, mrsigner, 2, \
+	    (svn_qe), 0, qattr, &ev, &e)
+	/* Module TDX_01 SVN 6: UpToDate everywhere. */
+	assert_int_equal(EVAL(4), 0);
+	assert_int_equal(ev.status, CI_TCB_UP_TO_DATE);
+	assert_string_equal(ev.module->id, "TDX_01");
+	assert_int_equal(ev.tcb_date, t_time("2023-02-15T00:00:00Z"));	/* QE level is oldest */
+	/* Module SVN 4: the module level is OutOfDate, so is the TD. */
+	tee[0] = 4;
+	assert_int_equal(EVAL(4), 0);
+	assert_int_equal(ev.status, CI_TCB_OUT_OF_DATE);
+	assert_int_equal(ev.module_level->status, CI_TCB_OUT_OF_DATE);
+	assert_int_equal(ev.platform->status, CI_TCB_UP_TO_DATE);
+	/* Module SVN 1: below every module level. */
+	tee[0] = 1;
+	cinfer_err_clear(&e);
+	assert_int_equal(EVAL(4), -1);
+	assert_code(e, CINFER_E_STALE);
+	/* Module version 2: no TDX_02 identity. */
+	tee[0] = 6;
+	tee[1] = 2;
+	cinfer_err_clear(&e);
+	assert_int_equal(EVAL(4), -1);
+	assert_code(e, CINFER_E_UNSUPPORTED);
+	/* TDX_03, SVN 3: UpToDate; TEE_TCB_SVN[2] below the level's 3 after that: OutOfDate level. */
+	tee[1] = 3;
+	tee[0] = 3;
+	assert_int_equal(EVAL(4), 0);
+	assert_string_equal(ev.module->id, "TDX_03");
+	assert_int_equal(ev.status, CI_TCB_UP_TO_DATE);
+	tee[2] = 2;
+	assert_int_equal(EVAL(4), 0);
+	assert_int_equal(ev.status, CI_TCB_OUT_OF_DATE);
+	assert_int_equal(ev.platform, &t->levels[1]);
+	/* QE SVN below the QE identity's only level. */
+	cinfer_err_clear(&e);
+	assert_int_equal(EVAL(3), -1);
+	assert_code(e, CINFER_E_STALE);
+	assert_non_null(strstr(e.msg, "QE ISVSVN"));
+	/* QE with the DEBUG attribute set (masked in): refused. */
+	{
+		uint8_t dbg[16] = { 0x13 };
+		cinfer_err_clear(&e);
+		assert_int_equal(ci_tdx_tcb_evaluate(t, q, sgx, 13, tee, zero48, attr8, mrsigner, 2, 4,
+		    0, dbg, &ev, &e), -1);
+		assert_code(e, CINFER_E_CRYPTO);
+	}
+#undef EVAL
+	ci_intel_tcb_info_clear(t);
+	ci_intel_qe_identity_clear(q);
+	ci_free(t);
+	ci_free(q);
+	ci_free(tp);
+	ci_free(qp);
+}
+
 int
 main(void)
 {
@@ -1316,6 +1401,7 @@ main(void)
 		cmocka_unit_test(test_wrong_root),
 		cmocka_unit_test(test_gcp_ccel_replay),
 		cmocka_unit_test(test_envelope_roundtrip),
+		cmocka_unit_test(test_tcb_evaluate_module_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
