@@ -38,7 +38,6 @@ struct tdx_ctx {
 	X509 *pck;
 	STACK_OF(X509) *roots;
 	STACK_OF(X509) *inter;
-	STACK_OF(X509) *tcb_chain;
 	X509_CRL *pck_crl;
 	X509_CRL *root_crl;
 	struct ci_intel_pck_ext ext;
@@ -279,15 +278,29 @@ not_revoked(X509_CRL *crl, X509 *x, const char *what, struct cinfer_err *e)
 	return 0;
 }
 
-/* Finds the certificate among inter that issued x. */
+/* 1 if cand's name and key id match x's issuer and cand's key signed x. */
+static int
+signed_by(X509 *x, X509 *cand)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(cand);
+	int ok = X509_check_issued(cand, x) == X509_V_OK && pk != NULL && X509_verify(x, pk) == 1;
+
+	ERR_clear_error();
+	return ok;
+}
+
+/*
+ * Finds the certificate that issued x: the root or one of inter, by
+ * signature (a look-alike with the same name and key id never qualifies).
+ */
 static X509 *
 issuer_of(X509 *x, STACK_OF(X509) *inter, X509 *root)
 {
-	for (int i = 0; i < sk_X509_num(inter); i++)
-		if (X509_check_issued(sk_X509_value(inter, i), x) == X509_V_OK)
-			return sk_X509_value(inter, i);
-	if (X509_check_issued(root, x) == X509_V_OK)
+	if (signed_by(x, root))
 		return root;
+	for (int i = 0; i < sk_X509_num(inter); i++)
+		if (signed_by(x, sk_X509_value(inter, i)))
+			return sk_X509_value(inter, i);
 	return NULL;
 }
 

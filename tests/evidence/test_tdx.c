@@ -758,8 +758,9 @@ test_pck_extension(void **state)
 /* ---- a synthetic chain: test root, PCK CA, PCK, TCB signer ---------------- */
 
 struct synth {
-	EVP_PKEY *root_k, *ca_k, *pck_k, *tcb_k, *att_k;
-	X509 *root, *ca, *pck, *tcb;
+	EVP_PKEY *root_k, *ca_k, *pck_k, *tcb_k, *att_k, *fake_k;
+	X509 *root, *ca, *pck, *tcb, *fake_ca;
+	int with_fake;			/* 1: fake_ca before ca in the quote, 2: after */
 	char *dir;		/* roots dir holding the test root */
 };
 
@@ -848,6 +849,30 @@ synth_init(struct synth *s, X509 *real_pck)
 	s->ca = mk_cert("Test SGX PCK Platform CA", s->root, s->root_k, s->ca_k, 1, 2, NULL);
 	s->pck = mk_cert("Test SGX PCK Certificate", s->ca, s->ca_k, s->pck_k, 0, 0x1234, real_pck);
 	s->tcb = mk_cert("Test SGX TCB Signing", s->root, s->root_k, s->tcb_k, 0, 3, NULL);
+	/* A look-alike of the PCK CA: same subject, same key id, another key, bad signature. */
+	s->fake_k = ci_ec_keygen("P-256", &e);
+	{
+		const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(s->ca);
+		char hex[80];
+		X509 *x = X509_new();
+		X509_EXTENSION *ext;
+		assert_non_null(skid);
+		ci_hex_encode(ASN1_STRING_get0_data(skid), (size_t)ASN1_STRING_length(skid), hex);
+		X509_set_version(x, 2);
+		ASN1_INTEGER_set(X509_get_serialNumber(x), 99);
+		X509_set_subject_name(x, X509_get_subject_name(s->ca));
+		X509_set_issuer_name(x, X509_get_subject_name(s->root));
+		ASN1_TIME_set(X509_getm_notBefore(x), (time_t)t_time("2020-01-01T00:00:00Z"));
+		ASN1_TIME_set(X509_getm_notAfter(x), (time_t)t_time("2040-01-01T00:00:00Z"));
+		X509_set_pubkey(x, s->fake_k);
+		ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_key_identifier, hex);
+		assert_non_null(ext);
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+		add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
+		assert_true(X509_sign(x, s->fake_k, EVP_sha256()) > 0);
+		s->fake_ca = x;
+	}
 	s->dir = t_tmpdir();
 	snprintf(path, sizeof(path), "%s/intel", s->dir);
 	assert_int_equal(mkdir(path, 0700), 0);
@@ -865,6 +890,8 @@ synth_clear(struct synth *s)
 	EVP_PKEY_free(s->pck_k);
 	EVP_PKEY_free(s->tcb_k);
 	EVP_PKEY_free(s->att_k);
+	EVP_PKEY_free(s->fake_k);
+	X509_free(s->fake_ca);
 	X509_free(s->root);
 	X509_free(s->ca);
 	X509_free(s->pck);
@@ -914,7 +941,11 @@ synth_quote(const struct synth *s, const uint8_t *real, size_t real_size, int wi
 	    &att_size), 1);
 	assert_int_equal(att_size, 65);
 	pem_append(&pem, &pem_size, s->pck);
+	if (s->with_fake == 1)
+		pem_append(&pem, &pem_size, s->fake_ca);
 	pem_append(&pem, &pem_size, s->ca);
+	if (s->with_fake == 2)
+		pem_append(&pem, &pem_size, s->fake_ca);
 	if (with_root)
 		pem_append(&pem, &pem_size, s->root);
 	pem_size++;	/* keep the NUL, as the QE does */
@@ -1042,6 +1073,8 @@ struct synth_opts {
 	const char *crl_next;		/* PCK CRL nextUpdate */
 	int without_root;		/* leave the root out of the quote */
 	int ca_signs_collateral;	/* the PCK CA key signs TCB info and QE identity */
+	int fake_ca;			/* look-alike CA (same name and key id) signs the PCK CRL;
+					   1: placed before the real CA, 2: after */
 };
 
 static void
@@ -1058,6 +1091,7 @@ synth_evidence(struct synth *s, const struct synth_opts *o, struct cinfer_eviden
 	assert_non_null(j);
 	cinfer_evidence_init(ev);
 	ev->platform = CINFER_PLATFORM_TDX;
+	s->with_fake = o->fake_ca;
 	synth_quote(s, real, real_size, !o->without_root, &ev->evidence, &ev->evidence_size);
 	ci_free(real);
 	body = str_replace_all(json_string_value(json_object_get(j, "tcb_info")),
@@ -1070,7 +1104,8 @@ synth_evidence(struct synth *s, const struct synth_opts *o, struct cinfer_eviden
 	    "enclaveIdentity", body);
 	free(body);
 	json_decref(j);
-	crl = crl_der(s->ca, o->pck_crl_by_root ? s->root_k : s->ca_k, o->pck_revoked,
+	crl = crl_der(s->ca, o->fake_ca ? s->fake_k : o->pck_crl_by_root ? s->root_k : s->ca_k,
+	    o->pck_revoked,
 	    o->pck_revoked_count, "2025-06-01T00:00:00Z",
 	    o->crl_next ? o->crl_next : "2025-08-01T00:00:00Z", &crl_size);
 	add_mem(ev, "pck_crl", crl, crl_size);
@@ -1194,6 +1229,14 @@ test_synthetic_chain(void **state)
 	synth_expect(&s, &(struct synth_opts){ .tcb_from = "\"id\":\"TDX_01\",\"mrsigner\":\"0000",
 	    .tcb_to = "\"id\":\"TDX_01\",\"mrsigner\":\"0100" }, CINFER_E_CRYPTO, "evidence.tdx.tcb",
 	    "MRSIGNERSEAM");
+	/*
+	 * A look-alike CA (same name and key id, attacker's key) put in the quote
+	 * before the real one must not become the judge of the PCK CRL.
+	 */
+	synth_expect(&s, &(struct synth_opts){ .fake_ca = 1, .pck_revoked = other_serial,
+	    .pck_revoked_count = 1 }, CINFER_E_CRYPTO, "evidence.tdx.chain", "certificate chain");
+	synth_expect(&s, &(struct synth_opts){ .fake_ca = 2, .pck_revoked = other_serial,
+	    .pck_revoked_count = 1 }, CINFER_E_CRYPTO, "evidence.tdx.crl", "signature");
 	/* Collateral signed by a CA key chaining to the root is not TCB signing. */
 	synth_expect(&s, &(struct synth_opts){ .ca_signs_collateral = 1 }, CINFER_E_CRYPTO,
 	    "evidence.tdx.collateral", "not an end-entity");
