@@ -395,7 +395,7 @@ ci_nitro_verify(const struct cinfer_evidence *ev, const struct cinfer_verify_opt
 		goto out;
 	}
 	if (ci_cose_sign1_verify(&d.cose, pub, STAGE_SIG, e) != 0) {
-		if (e != NULL && e->code == CINFER_E_CRYPTO)
+		if (e != NULL && strcmp(e->msg, "ECDSA signature does not verify") == 0) /* public */
 			snprintf(e->msg, sizeof(e->msg),
 			    "ES384 signature over the document does not verify with its leaf "
 			    "certificate");
