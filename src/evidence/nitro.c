@@ -414,7 +414,7 @@ ci_nitro_verify(const struct cinfer_evidence *ev, const struct cinfer_verify_opt
 		    "(%lld..%lld)", (long long)doc_t, (long long)nb, (long long)na);
 		goto out;
 	}
-	if (doc_t > at + CI_NITRO_SKEW) {
+	if (doc_t - CI_NITRO_SKEW > at) {
 		ci_fail(e, CINFER_E_STALE, STAGE_TIME,
 		    "document timestamp %lld is after the verification time %lld", (long long)doc_t,
 		    (long long)at);

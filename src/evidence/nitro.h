@@ -22,7 +22,6 @@
 #define CI_NITRO_NONCE_MAX 1024
 #define CI_NITRO_PUBKEY_MAX 1024
 #define CI_NITRO_ROOT_FILE "aws/aws_nitro_enclaves_root_g1.pem"
-/* Nitro PCR0/1/2 of a debug-mode enclave are all zero. */
 #define CI_NITRO_SKEW 300		/* seconds a document may be ahead of `at` */
 
 struct ci_nitro_bytes {
