@@ -301,6 +301,101 @@ test_expired_leaf(void **state)
 	cinfer_evidence_clear(&ev);
 }
 
+/*
+ * Re-encodes a parsed document's payload (AWS's field order and shortest
+ * encodings), optionally without cabundle[drop], and wraps it with the
+ * original protected header and signature.
+ */
+static void
+reencode(const struct ci_nitro_doc *d, size_t drop, uint8_t **out, size_t *out_size)
+{
+	struct ci_cbor_w w, cw;
+	struct cinfer_err e = { 0 };
+	uint8_t *payload;
+	size_t payload_size, nb = d->cabundle_count - (drop < d->cabundle_count);
+	const struct ci_nitro_bytes *opt[3] = { &d->public_key, &d->user_data, &d->nonce };
+	static const char *const optn[3] = { "public_key", "user_data", "nonce" };
+
+	ci_cbor_w_init(&w, 1 << 20);
+	ci_cbor_w_head(&w, 5, 9);
+	ci_cbor_w_text(&w, "module_id");
+	ci_cbor_w_text(&w, d->module_id);
+	ci_cbor_w_text(&w, "digest");
+	ci_cbor_w_text(&w, d->digest);
+	ci_cbor_w_text(&w, "timestamp");
+	ci_cbor_w_int(&w, (int64_t)d->timestamp_ms);
+	ci_cbor_w_text(&w, "pcrs");
+	ci_cbor_w_head(&w, 5, d->pcr_count);
+	for (unsigned i = 0; i < CI_NITRO_PCR_MAX; i++)
+		if (d->pcr[i].size != 0) {
+			ci_cbor_w_int(&w, i);
+			ci_cbor_w_bytes(&w, d->pcr[i].p, d->pcr[i].size);
+		}
+	ci_cbor_w_text(&w, "certificate");
+	ci_cbor_w_bytes(&w, d->certificate.p, d->certificate.size);
+	ci_cbor_w_text(&w, "cabundle");
+	ci_cbor_w_head(&w, 4, nb);
+	for (size_t i = 0; i < d->cabundle_count; i++)
+		if (i != drop)
+			ci_cbor_w_bytes(&w, d->cabundle[i].p, d->cabundle[i].size);
+	for (int i = 0; i < 3; i++) {
+		ci_cbor_w_text(&w, optn[i]);
+		if (opt[i]->p == NULL)
+			ci_cbor_w_head(&w, 7, 22);
+		else
+			ci_cbor_w_bytes(&w, opt[i]->p, opt[i]->size);
+	}
+	assert_int_equal(ci_cbor_w_finish(&w, &payload, &payload_size, "test", &e), 0);
+	ci_cbor_w_init(&cw, 1 << 20);
+	ci_cbor_w_head(&cw, 4, 4);
+	ci_cbor_w_bytes(&cw, d->cose.protected_hdr, d->cose.protected_size);
+	ci_cbor_w_head(&cw, 5, 0);
+	ci_cbor_w_bytes(&cw, payload, payload_size);
+	ci_cbor_w_bytes(&cw, d->cose.sig, d->cose.sig_size);
+	assert_int_equal(ci_cbor_w_finish(&cw, out, out_size, "test", &e), 0);
+	ci_free(payload);
+}
+
+static void
+test_cabundle_gap(void **state)
+{
+	struct cinfer_verify_opts o = opts_default();
+	struct cinfer_evidence ev, mod;
+	struct cinfer_claims c;
+	struct cinfer_err e = { 0 };
+	struct ci_nitro_doc d;
+
+	(void)state;
+	load_ev(&ev, "nitro/veracruz_2022-11-09_doc.cbor");
+	assert_int_equal(ci_nitro_doc_parse(&d, ev.evidence, ev.evidence_size, &e), 0);
+	/* control: re-encoding every field gives back the very same bytes */
+	cinfer_evidence_init(&mod);
+	mod.platform = CINFER_PLATFORM_NITRO;
+	reencode(&d, SIZE_MAX, &mod.evidence, &mod.evidence_size);
+	assert_int_equal(mod.evidence_size, ev.evidence_size);
+	assert_memory_equal(mod.evidence, ev.evidence, ev.evidence_size);
+	cinfer_evidence_clear(&mod);
+	/* without the zonal intermediate the chain has a gap */
+	cinfer_evidence_init(&mod);
+	mod.platform = CINFER_PLATFORM_NITRO;
+	reencode(&d, 2, &mod.evidence, &mod.evidence_size);
+	assert_int_equal(verify_at_doc_time(&mod, &o, 0, &c, &e), -1);
+	assert_code(e, CINFER_E_CRYPTO);
+	assert_string_equal(e.stage, "evidence.nitro.chain");
+	assert_non_null(strstr(e.msg, "unable to get local issuer certificate"));
+	cinfer_evidence_clear(&mod);
+	/* without the root: cabundle[0] is now an intermediate, not the pinned root */
+	cinfer_evidence_init(&mod);
+	mod.platform = CINFER_PLATFORM_NITRO;
+	reencode(&d, 0, &mod.evidence, &mod.evidence_size);
+	cinfer_err_clear(&e);
+	assert_int_equal(verify_at_doc_time(&mod, &o, 0, &c, &e), -1);
+	assert_string_equal(e.msg, "cabundle root is not the pinned AWS Nitro Enclaves root G1");
+	cinfer_evidence_clear(&mod);
+	ci_nitro_doc_clear(&d);
+	cinfer_evidence_clear(&ev);
+}
+
 static void
 test_strict_parse(void **state)
 {
@@ -463,6 +558,7 @@ main(void)
 		cmocka_unit_test(test_flipped_pcr),
 		cmocka_unit_test(test_wrong_root),
 		cmocka_unit_test(test_expired_leaf),
+		cmocka_unit_test(test_cabundle_gap),
 		cmocka_unit_test(test_strict_parse),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_tls_cert_binding),
