@@ -57,37 +57,42 @@ ci_nsm_attestation_response(const uint8_t *p, size_t size, cbor_item_t **root,
     const uint8_t **doc, size_t *doc_size, struct cinfer_err *e)
 {
 	static const struct ci_cbor_limits lim = { 4, 16, 0 };
-	cbor_item_t *v;
+	cbor_item_t *v, *err_item = NULL, *att = NULL;
 	char err[64];
+	int rc = -1;
 
 	*doc = NULL;
 	*doc_size = 0;
 	if (ci_cbor_decode(p, size, &lim, NULL, root, STAGE, e) != 0)
 		return -1;
-	if (!cbor_isa_map(*root) || cbor_map_size(*root) != 1)
-		goto bad;
-	v = ci_cbor_map_text(*root, "Error");
-	if (v != NULL) {
-		if (ci_cbor_get_text(v, "NSM error", err, sizeof(err), STAGE, e) != 0)
-			goto fail;
-		ci_str_mask(err);
-		ci_fail(e, CINFER_E_IO, STAGE, "the NSM refused the attestation request: %s", err);
-		goto fail;
+	if (cbor_isa_map(*root) && cbor_map_size(*root) == 1) {
+		err_item = ci_cbor_map_text(*root, "Error");
+		att = ci_cbor_map_text(*root, "Attestation");
 	}
-	v = ci_cbor_map_text(*root, "Attestation");
-	if (v == NULL || !cbor_isa_map(v) || cbor_map_size(v) != 1)
-		goto bad;
-	if (ci_cbor_get_bytes(ci_cbor_map_text(v, "document"), "NSM document", 1,
-		CI_NITRO_DOC_MAX, doc, doc_size, STAGE, e) != 0)
-		goto fail;
-	return 0;
-bad:
-	ci_fail(e, CINFER_E_MALFORMED, STAGE, "NSM response is neither Attestation nor Error");
-fail:
-	cbor_decref(root);
-	*doc = NULL;
-	*doc_size = 0;
-	return -1;
+	if (err_item != NULL) {
+		if (ci_cbor_get_text(err_item, "NSM error", err, sizeof(err), STAGE, e) == 0) {
+			ci_str_mask(err);
+			ci_fail(e, CINFER_E_IO, STAGE, "the NSM refused the attestation request: %s",
+			    err);
+		}
+		goto out;
+	}
+	if (att == NULL || !cbor_isa_map(att) || cbor_map_size(att) != 1) {
+		ci_fail(e, CINFER_E_MALFORMED, STAGE, "NSM response is neither Attestation nor Error");
+		goto out;
+	}
+	v = ci_cbor_map_text(att, "document");
+	if (ci_cbor_get_bytes(v, "NSM document", 1, CI_NITRO_DOC_MAX, doc, doc_size, STAGE,
+		e) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0) {
+		cbor_decref(root);
+		*doc = NULL;
+		*doc_size = 0;
+	}
+	return rc;
 }
 
 static int

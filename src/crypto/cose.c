@@ -589,6 +589,7 @@ ci_cose_sign1_parse(struct ci_cose_sign1 *m, const uint8_t *p, size_t size, cons
 	static const struct ci_cbor_limits lim = { CI_CBOR_DEPTH_MAX, CI_CBOR_ITEMS_MAX, 1 };
 	cbor_item_t **a;
 	uint64_t tag = UINT64_MAX;
+	int rc = -1;
 
 	memset(m, 0, sizeof(*m));
 	if (size > CI_COSE_SIZE_MAX)
@@ -599,40 +600,41 @@ ci_cose_sign1_parse(struct ci_cose_sign1 *m, const uint8_t *p, size_t size, cons
 	if (tag != UINT64_MAX && tag != CI_COSE_TAG_SIGN1) {
 		ci_fail(e, CINFER_E_MALFORMED, stage, "CBOR tag %llu where COSE_Sign1 (18) was "
 		    "expected", (unsigned long long)tag);
-		goto fail;
+		goto out;
 	}
 	m->tagged = tag == CI_COSE_TAG_SIGN1;
 	if (!cbor_isa_array(m->root) || cbor_array_size(m->root) != 4) {
 		ci_fail(e, CINFER_E_MALFORMED, stage, "COSE_Sign1 must be an array of 4 items");
-		goto fail;
+		goto out;
 	}
 	a = cbor_array_handle(m->root);
 	if (ci_cbor_get_bytes(a[0], "COSE protected header", 0, 4096, &m->protected_hdr,
 		&m->protected_size, stage, e) != 0)
-		goto fail;
+		goto out;
 	if (!cbor_isa_map(a[1])) {
 		ci_fail(e, CINFER_E_MALFORMED, stage, "COSE unprotected header is not a map");
-		goto fail;
+		goto out;
 	}
 	if (ci_cbor_map_int(a[1], 1) != NULL || ci_cbor_map_int(a[1], 2) != NULL) {
 		ci_fail(e, CINFER_E_MALFORMED, stage,
 		    "COSE alg or crit in the unprotected header (must be protected)");
-		goto fail;
+		goto out;
 	}
 	if (ci_cbor_is_null(a[2])) {
 		ci_fail(e, CINFER_E_UNSUPPORTED, stage, "detached COSE payload");
-		goto fail;
+		goto out;
 	}
 	if (ci_cbor_get_bytes(a[2], "COSE payload", 0, CI_COSE_SIZE_MAX, &m->payload,
 		&m->payload_size, stage, e) != 0 ||
 	    ci_cbor_get_bytes(a[3], "COSE signature", 0, 1024, &m->sig, &m->sig_size, stage, e) != 0)
-		goto fail;
+		goto out;
 	if (parse_protected(m, stage, e) != 0)
-		goto fail;
-	return 0;
-fail:
-	ci_cose_sign1_clear(m);
-	return -1;
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		ci_cose_sign1_clear(m);
+	return rc;
 }
 
 void

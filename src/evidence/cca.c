@@ -187,6 +187,7 @@ ci_cca_token_parse(struct ci_cca_token *t, const uint8_t *p, size_t size, struct
 	const uint8_t *pp, *rp;
 	size_t ps, rs;
 	uint64_t tag = UINT64_MAX;
+	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
 	if (size > CI_CCA_TOKEN_MAX)
@@ -197,24 +198,25 @@ ci_cca_token_parse(struct ci_cca_token *t, const uint8_t *p, size_t size, struct
 	if (tag != CI_CCA_TAG_COLLECTION) {
 		ci_fail(e, CINFER_E_MALFORMED, STAGE_PARSE,
 		    "not a CCA attestation token (CBOR tag 399 expected)");
-		goto fail;
+		goto out;
 	}
 	if (!cbor_isa_map(t->root) || cbor_map_size(t->root) != 2) {
 		ci_fail(e, CINFER_E_MALFORMED, STAGE_PARSE,
 		    "CCA token must be a map of the platform and realm tokens");
-		goto fail;
+		goto out;
 	}
 	if (ci_cbor_get_bytes(ci_cbor_map_int(t->root, CI_CCA_KEY_PLATFORM), "platform token", 1,
 		CI_CCA_TOKEN_MAX, &pp, &ps, STAGE_PARSE, e) != 0 ||
 	    ci_cbor_get_bytes(ci_cbor_map_int(t->root, CI_CCA_KEY_REALM), "realm token", 1,
 		CI_CCA_TOKEN_MAX, &rp, &rs, STAGE_PARSE, e) != 0)
-		goto fail;
+		goto out;
 	if (parse_platform(&t->plat, pp, ps, e) != 0 || parse_realm(&t->realm, rp, rs, e) != 0)
-		goto fail;
-	return 0;
-fail:
-	ci_cca_token_clear(t);
-	return -1;
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		ci_cca_token_clear(t);
+	return rc;
 }
 
 void

@@ -45,6 +45,7 @@ ci_nitro_doc_parse(struct ci_nitro_doc *d, const uint8_t *p, size_t size, struct
 	struct cbor_pair *pairs;
 	cbor_item_t **items;
 	size_t n;
+	int rc = -1;
 
 	memset(d, 0, sizeof(*d));
 	if (size > CI_NITRO_DOC_MAX)
@@ -54,11 +55,11 @@ ci_nitro_doc_parse(struct ci_nitro_doc *d, const uint8_t *p, size_t size, struct
 		return -1;
 	if (ci_cbor_decode(d->cose.payload, d->cose.payload_size, &lim, NULL, &d->payload,
 		STAGE_PARSE, e) != 0)
-		goto fail;
+		goto out;
 	m = d->payload;
 	if (!cbor_isa_map(m)) {
 		ci_fail(e, CINFER_E_MALFORMED, STAGE_PARSE, "document payload is not a map");
-		goto fail;
+		goto out;
 	}
 	if (ci_cbor_get_text(ci_cbor_map_text(m, "module_id"), "module_id", d->module_id,
 		sizeof(d->module_id), STAGE_PARSE, e) != 0 ||
@@ -66,15 +67,15 @@ ci_nitro_doc_parse(struct ci_nitro_doc *d, const uint8_t *p, size_t size, struct
 		sizeof(d->digest), STAGE_PARSE, e) != 0 ||
 	    ci_cbor_get_uint(ci_cbor_map_text(m, "timestamp"), "timestamp", &d->timestamp_ms,
 		STAGE_PARSE, e) != 0)
-		goto fail;
+		goto out;
 	if (strcmp(d->digest, "SHA384") != 0) {	/* public */
 		ci_fail(e, CINFER_E_UNSUPPORTED, STAGE_PARSE, "digest \"%s\" is not SHA384",
 		    d->digest);
-		goto fail;
+		goto out;
 	}
 	if (d->timestamp_ms == 0 || d->timestamp_ms > (uint64_t)INT64_MAX) {
 		ci_fail(e, CINFER_E_MALFORMED, STAGE_PARSE, "timestamp is out of range");
-		goto fail;
+		goto out;
 	}
 	/* pcrs: {index 0..31: bstr of 48 bytes} */
 	v = ci_cbor_map_text(m, "pcrs");
@@ -82,7 +83,7 @@ ci_nitro_doc_parse(struct ci_nitro_doc *d, const uint8_t *p, size_t size, struct
 	    cbor_map_size(v) > CI_NITRO_PCR_MAX) {
 		ci_fail(e, CINFER_E_MALFORMED, STAGE_PARSE, "pcrs must be a map of 1..%d PCRs",
 		    CI_NITRO_PCR_MAX);
-		goto fail;
+		goto out;
 	}
 	pairs = cbor_map_handle(v);
 	n = cbor_map_size(v);
@@ -90,46 +91,47 @@ ci_nitro_doc_parse(struct ci_nitro_doc *d, const uint8_t *p, size_t size, struct
 		uint64_t idx;
 		struct ci_nitro_bytes *b;
 		if (ci_cbor_get_uint(pairs[i].key, "PCR index", &idx, STAGE_PARSE, e) != 0)
-			goto fail;
+			goto out;
 		if (idx >= CI_NITRO_PCR_MAX) {
 			ci_fail(e, CINFER_E_MALFORMED, STAGE_PARSE, "PCR index %llu is out of range",
 			    (unsigned long long)idx);
-			goto fail;
+			goto out;
 		}
 		b = &d->pcr[idx];
 		if (ci_cbor_get_bytes(pairs[i].value, "PCR value", CI_SHA384_SIZE, CI_SHA384_SIZE,
 			&b->p, &b->size, STAGE_PARSE, e) != 0)
-			goto fail;
+			goto out;
 		d->pcr_count++;
 	}
 	if (d->pcr[0].size == 0) {
 		ci_fail(e, CINFER_E_MALFORMED, STAGE_PARSE, "PCR0 is missing");
-		goto fail;
+		goto out;
 	}
 	if (ci_cbor_get_bytes(ci_cbor_map_text(m, "certificate"), "certificate", 1,
 		CI_NITRO_CERT_MAX, &d->certificate.p, &d->certificate.size, STAGE_PARSE, e) != 0)
-		goto fail;
+		goto out;
 	v = ci_cbor_map_text(m, "cabundle");
 	if (v == NULL || !cbor_isa_array(v) || cbor_array_size(v) == 0 ||
 	    cbor_array_size(v) > CI_NITRO_CABUNDLE_MAX) {
 		ci_fail(e, CINFER_E_MALFORMED, STAGE_PARSE,
 		    "cabundle must be an array of 1..%d certificates", CI_NITRO_CABUNDLE_MAX);
-		goto fail;
+		goto out;
 	}
 	items = cbor_array_handle(v);
 	d->cabundle_count = cbor_array_size(v);
 	for (size_t i = 0; i < d->cabundle_count; i++)
 		if (ci_cbor_get_bytes(items[i], "cabundle certificate", 1, CI_NITRO_CERT_MAX,
 			&d->cabundle[i].p, &d->cabundle[i].size, STAGE_PARSE, e) != 0)
-			goto fail;
+			goto out;
 	if (opt_bytes(m, "public_key", CI_NITRO_PUBKEY_MAX, &d->public_key, e) != 0 ||
 	    opt_bytes(m, "user_data", CI_NITRO_USER_DATA_MAX, &d->user_data, e) != 0 ||
 	    opt_bytes(m, "nonce", CI_NITRO_NONCE_MAX, &d->nonce, e) != 0)
-		goto fail;
-	return 0;
-fail:
-	ci_nitro_doc_clear(d);
-	return -1;
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		ci_nitro_doc_clear(d);
+	return rc;
 }
 
 void
