@@ -390,6 +390,200 @@ test_rak_binding(void **state)
 	cinfer_evidence_clear(&ev);
 }
 
+/* ---- synthetic tokens: every claim chosen by the test ------------------- */
+
+static uint8_t *
+sign_payload(EVP_PKEY *key, struct ci_cbor_w *w, size_t *size)
+{
+	struct cinfer_err e = { 0 };
+	uint8_t *payload, *out;
+	size_t psize;
+
+	assert_int_equal(ci_cbor_w_finish(w, &payload, &psize, "test", &e), 0);
+	assert_int_equal(ci_cose_sign1_make(key, 1, payload, psize, &out, size, &e), 0);
+	ci_free(payload);
+	return out;
+}
+
+static uint8_t *
+realm_token(EVP_PKEY *rak, const uint8_t *rak_claim, size_t rak_size, const char *rak_algo,
+    const uint8_t challenge[64], size_t *size)
+{
+	struct ci_cbor_w w;
+	uint8_t m[32];
+
+	memset(m, 0x11, sizeof(m));
+	ci_cbor_w_init(&w, 1 << 16);
+	ci_cbor_w_head(&w, 5, 7);
+	ci_cbor_w_int(&w, CI_CCA_R_CHALLENGE);
+	ci_cbor_w_bytes(&w, challenge, 64);
+	ci_cbor_w_int(&w, CI_CCA_R_PERSONALIZATION);
+	ci_cbor_w_bytes(&w, challenge, 64);
+	ci_cbor_w_int(&w, CI_CCA_R_HASH_ALGO);
+	ci_cbor_w_text(&w, "sha-256");
+	ci_cbor_w_int(&w, CI_CCA_R_PUB_KEY);
+	ci_cbor_w_bytes(&w, rak_claim, rak_size);
+	ci_cbor_w_int(&w, CI_CCA_R_RIM);
+	ci_cbor_w_bytes(&w, m, sizeof(m));
+	ci_cbor_w_int(&w, CI_CCA_R_REM);
+	ci_cbor_w_head(&w, 4, 4);
+	for (int i = 0; i < 4; i++)
+		ci_cbor_w_bytes(&w, m, sizeof(m));
+	ci_cbor_w_int(&w, CI_CCA_R_PUB_KEY_HASH_ALGO);
+	ci_cbor_w_text(&w, rak_algo);
+	return sign_payload(rak, &w, size);
+}
+
+static uint8_t *
+platform_token(EVP_PKEY *iak, const uint8_t *challenge, size_t challenge_size,
+    uint64_t lifecycle, size_t *size)
+{
+	struct ci_cbor_w w;
+	uint8_t id[33];
+
+	memset(id, 0x01, sizeof(id));
+	ci_cbor_w_init(&w, 1 << 16);
+	ci_cbor_w_head(&w, 5, 8);
+	ci_cbor_w_int(&w, CI_CCA_P_PROFILE);
+	ci_cbor_w_text(&w, "tag:arm.com,2023:cca_platform#1.0.0");
+	ci_cbor_w_int(&w, CI_CCA_P_CHALLENGE);
+	ci_cbor_w_bytes(&w, challenge, challenge_size);
+	ci_cbor_w_int(&w, CI_CCA_P_IMPL_ID);
+	ci_cbor_w_bytes(&w, id, 32);
+	ci_cbor_w_int(&w, CI_CCA_P_INSTANCE_ID);
+	ci_cbor_w_bytes(&w, id, 33);
+	ci_cbor_w_int(&w, CI_CCA_P_CONFIG);
+	ci_cbor_w_bytes(&w, id, 4);
+	ci_cbor_w_int(&w, CI_CCA_P_LIFECYCLE);
+	ci_cbor_w_int(&w, (int64_t)lifecycle);
+	ci_cbor_w_int(&w, CI_CCA_P_SW_COMPONENTS);
+	ci_cbor_w_head(&w, 4, 1);
+	ci_cbor_w_head(&w, 5, 3);
+	ci_cbor_w_int(&w, 1);
+	ci_cbor_w_text(&w, "BL");
+	ci_cbor_w_int(&w, 2);
+	ci_cbor_w_bytes(&w, id, 32);
+	ci_cbor_w_int(&w, 5);
+	ci_cbor_w_bytes(&w, id, 32);
+	ci_cbor_w_int(&w, CI_CCA_P_HASH_ALGO);
+	ci_cbor_w_text(&w, "sha-256");
+	return sign_payload(iak, &w, size);
+}
+
+struct synth {
+	int cose_key_rak;
+	const char *rak_algo;
+	const EVP_MD *md;	/* NULL: challenge of 32 zero bytes */
+	uint64_t lifecycle;
+};
+
+static int
+verify_synth(const struct synth *sy, struct cinfer_claims *c, struct cinfer_err *e)
+{
+	EVP_PKEY *rak = ci_ec_keygen("P-384", e), *iak = ci_ec_keygen("P-384", e);
+	uint8_t pt[97], ck[128], chal[64], h[64], *realm, *plat, *tok;
+	size_t ck_size = 0, realm_size, plat_size, tok_size, hsize = 32;
+	struct cinfer_evidence ev;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem;
+	long n;
+	int rc;
+
+	assert_non_null(rak);
+	assert_non_null(iak);
+	assert_int_equal(ci_ec_pub_point(rak, pt, sizeof(pt)), 97);
+	if (sy->cose_key_rak) {
+		/* {1: 2, -1: 2, -2: x, -3: y} */
+		static const uint8_t hd[] = { 0xa4, 0x01, 0x02, 0x20, 0x02, 0x21, 0x58, 0x30 };
+		memcpy(ck, hd, sizeof(hd));
+		memcpy(ck + sizeof(hd), pt + 1, 48);
+		ck[sizeof(hd) + 48] = 0x22;
+		ck[sizeof(hd) + 49] = 0x58;
+		ck[sizeof(hd) + 50] = 0x30;
+		memcpy(ck + sizeof(hd) + 51, pt + 49, 48);
+		ck_size = sizeof(hd) + 99;
+	} else {
+		memcpy(ck, pt, 97);
+		ck_size = 97;
+	}
+	memset(chal, 0x5a, sizeof(chal));
+	memset(h, 0, sizeof(h));
+	if (sy->md != NULL) {
+		unsigned int hs = 0;
+		assert_int_equal(EVP_Digest(ck, ck_size, h, &hs, sy->md, NULL), 1);
+		hsize = hs;
+	}
+	realm = realm_token(rak, ck, ck_size, sy->rak_algo, chal, &realm_size);
+	plat = platform_token(iak, h, hsize, sy->lifecycle, &plat_size);
+	make_token(plat, plat_size, realm, realm_size, &tok, &tok_size);
+	cinfer_evidence_init(&ev);
+	ev.platform = CINFER_PLATFORM_CCA;
+	ev.evidence = tok;
+	ev.evidence_size = tok_size;
+	assert_int_equal(PEM_write_bio_PUBKEY(b, iak), 1);
+	n = BIO_get_mem_data(b, &pem);
+	rc = verify(&ev, (uint8_t *)pem, (size_t)n, c, e);
+	if (rc == 0)
+		assert_memory_equal(c->report_data, chal, 64);
+	cinfer_evidence_clear(&ev);
+	BIO_free(b);
+	ci_free(realm);
+	ci_free(plat);
+	EVP_PKEY_free(rak);
+	EVP_PKEY_free(iak);
+	return rc;
+}
+
+static void
+test_synthetic(void **state)
+{
+	struct cinfer_claims c;
+	struct cinfer_err e = { 0 };
+	struct synth sy;
+
+	(void)state;
+	/* RAK as a COSE_Key (later RMM versions), challenge = sha-256 over its bytes */
+	sy = (struct synth){ 1, "sha-256", EVP_sha256(), 0x3000 };
+	if (verify_synth(&sy, &c, &e) != 0)
+		fail_msg("cose_key: %s: %s", e.stage, e.msg);
+	assert_string_equal(cinfer_claims_detail(&c, "platform_challenge"),
+	    cinfer_claims_detail(&c, "rak_sha256"));
+	assert_string_equal(cinfer_claims_detail(&c, "profile"),
+	    "tag:arm.com,2023:cca_platform#1.0.0");
+	assert_string_equal(cinfer_claims_detail(&c, "sw_components"), "BL");
+	assert_int_equal(c.debug, 0);
+	/* sha-512 RAK hash: a 64-byte platform challenge */
+	sy = (struct synth){ 0, "sha-512", EVP_sha512(), 0x30ff };
+	if (verify_synth(&sy, &c, &e) != 0)
+		fail_msg("sha-512: %s: %s", e.stage, e.msg);
+	assert_int_equal(strlen(cinfer_claims_detail(&c, "platform_challenge")), 128);
+	/* a platform in a debug lifecycle state: authentic, and flagged */
+	sy = (struct synth){ 0, "sha-256", EVP_sha256(), 0x5001 };
+	assert_int_equal(verify_synth(&sy, &c, &e), 0);
+	assert_int_equal(c.debug, 1);
+	assert_string_equal(cinfer_claims_detail(&c, "lifecycle"),
+	    "recoverable-cca-platform-debug (0x5001)");
+	sy = (struct synth){ 0, "sha-256", EVP_sha256(), 0x4000 };
+	assert_int_equal(verify_synth(&sy, &c, &e), 0);
+	assert_int_equal(c.debug, 1);
+	/* a RAK hash algorithm we do not know */
+	sy = (struct synth){ 0, "sha3-256", EVP_sha256(), 0x3000 };
+	assert_int_equal(verify_synth(&sy, &c, &e), -1);
+	assert_code(e, CINFER_E_UNSUPPORTED);
+	assert_string_equal(e.stage, "evidence.cca.binding");
+	/* the hash algorithm named, but the challenge made with another */
+	cinfer_err_clear(&e);
+	sy = (struct synth){ 0, "sha-384", EVP_sha256(), 0x3000 };
+	assert_int_equal(verify_synth(&sy, &c, &e), -1);
+	assert_string_equal(e.stage, "evidence.cca.binding");
+	assert_non_null(strstr(e.msg, "sha-384 hash"));
+	/* a lifecycle over 16 bits does not parse */
+	cinfer_err_clear(&e);
+	sy = (struct synth){ 0, "sha-256", EVP_sha256(), 0x10000 };
+	assert_int_equal(verify_synth(&sy, &c, &e), -1);
+	assert_code(e, CINFER_E_MALFORMED);
+}
+
 static void
 test_malformed(void **state)
 {
@@ -456,6 +650,7 @@ main(void)
 		cmocka_unit_test(test_fvp_token),
 		cmocka_unit_test(test_tampered),
 		cmocka_unit_test(test_rak_binding),
+		cmocka_unit_test(test_synthetic),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_alloc_failures),
 	};
