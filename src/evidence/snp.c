@@ -29,7 +29,6 @@
 #define STAGE_ROOTS "evidence.snp.roots"
 
 #define CERTS_MAX 24
-#define ROOT_FILE_MAX (64u << 10)
 
 struct gathered {
 	X509 *leaf;			/* the VCEK or VLEK */
@@ -192,7 +191,7 @@ leaf_cn_is(X509 *leaf, const char *want)
 	    sizeof(cn)) >= 0 && strcmp(cn, want) == 0;	/* public */
 }
 
-/* Loads <roots>/amd/<family>_<kind>.pem: the pinned intermediate and ARK. */
+/* The pinned intermediate and ARK of <roots>/amd/<family>_<kind>.pem. */
 static int
 load_pinned(const struct cinfer_verify_opts *opts, enum ci_snp_family fam, int vlek,
     X509 **inter, X509 **ark, char *path, size_t path_size, struct cinfer_err *e)
@@ -200,10 +199,7 @@ load_pinned(const struct cinfer_verify_opts *opts, enum ci_snp_family fam, int v
 	char buf[4096], lower[16];
 	const char *dir = ci_roots_dir(opts, buf, sizeof(buf));
 	const char *name = ci_snp_family_name(fam);
-	uint8_t *pem = NULL;
-	size_t size = 0, i;
-	STACK_OF(X509) *sk = NULL;
-	int rc = -1;
+	size_t i;
 
 	for (i = 0; name[i] != '\0' && i + 1 < sizeof(lower); i++)
 		lower[i] = (char)tolower((unsigned char)name[i]);
@@ -211,38 +207,7 @@ load_pinned(const struct cinfer_verify_opts *opts, enum ci_snp_family fam, int v
 	if ((size_t)snprintf(path, path_size, "%s/amd/%s_%s.pem", dir, lower,
 		vlek ? "vlek" : "vcek") >= path_size)
 		return ci_fail(e, CINFER_E_USAGE, STAGE_ROOTS, "roots path too long");
-	if (ci_file_read(path, ROOT_FILE_MAX, &pem, &size, e) != 0)
-		return -1;
-	sk = ci_x509_parse_bundle(pem, size, e);
-	if (sk == NULL)
-		goto out;
-	for (int k = 0; k < sk_X509_num(sk); k++) {
-		X509 *x = sk_X509_value(sk, k);
-		X509 **slot = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0 ?
-		    ark : inter;
-		if (*slot != NULL) {
-			ci_fail(e, CINFER_E_INTERNAL, STAGE_ROOTS,
-			    "pinned bundle %s must hold one ASK and one ARK", path);
-			goto out;
-		}
-		*slot = x;
-		X509_up_ref(x);
-	}
-	if (*ark == NULL || *inter == NULL) {
-		ci_fail(e, CINFER_E_INTERNAL, STAGE_ROOTS,
-		    "pinned bundle %s must hold one ASK and one ARK", path);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		X509_free(*ark);
-		X509_free(*inter);
-		*ark = *inter = NULL;
-	}
-	sk_X509_pop_free(sk, X509_free);
-	ci_free(pem);
-	return rc;
+	return ci_snp_pinned_load(path, inter, ark, e);
 }
 
 static int

@@ -68,7 +68,16 @@ CI_MUST_CHECK int ci_snp_chain_verify(struct ci_snp_chain *c, int64_t at,
 CI_MUST_CHECK int ci_snp_chain_check_crls(const struct ci_snp_chain *c,
     STACK_OF(X509_CRL) *crls, int64_t at, struct cinfer_err *e);
 
-/* Empties the process-wide cache of verified chains and CRLs (tests, bench). */
+/*
+ * Loads a pinned bundle (one intermediate, one self-signed ARK, PEM) and
+ * returns new references to both (X509_free each). Parsed bundles are
+ * kept in memory and reused while the file's identity (device, inode,
+ * size, mtime) is unchanged.
+ */
+CI_MUST_CHECK int ci_snp_pinned_load(const char *path, X509 **inter, X509 **ark,
+    struct cinfer_err *e);
+
+/* Empties the process-wide caches: verified chains and CRLs, pinned bundles. */
 void ci_snp_cache_clear(void);
 
 #endif

@@ -8,9 +8,11 @@
  * cache keyed by the SHA-256 of the three certificates, so a warm verify
  * costs only the report's ECDSA check.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -78,13 +80,131 @@ static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cache_slot g_cache[CACHE_SLOTS];	/* guarded by g_cache_lock */
 static size_t g_cache_next;			/* guarded by g_cache_lock */
 
+#define PINNED_SLOTS 8
+#define PINNED_FILE_MAX (64u << 10)
+
+struct pinned_slot {
+	char path[4096];	/* "" = free */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	X509 *inter, *ark;
+};
+
+static struct pinned_slot g_pinned[PINNED_SLOTS];	/* guarded by g_cache_lock */
+static size_t g_pinned_next;				/* guarded by g_cache_lock */
+
+static void
+pinned_slot_clear(struct pinned_slot *s)
+{
+	X509_free(s->inter);
+	X509_free(s->ark);
+	memset(s, 0, sizeof(*s));
+}
+
 void
 ci_snp_cache_clear(void)
 {
 	pthread_mutex_lock(&g_cache_lock);
 	memset(g_cache, 0, sizeof(g_cache));
 	g_cache_next = 0;
+	for (size_t i = 0; i < PINNED_SLOTS; i++)
+		pinned_slot_clear(&g_pinned[i]);
+	g_pinned_next = 0;
 	pthread_mutex_unlock(&g_cache_lock);
+}
+
+static int
+same_file(const struct pinned_slot *s, const char *path, const struct stat *st)
+{
+	return s->path[0] != '\0' && strcmp(s->path, path) == 0 &&	/* public */
+	    s->dev == st->st_dev && s->ino == st->st_ino && s->size == st->st_size &&
+	    s->mtime.tv_sec == st->st_mtim.tv_sec && s->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+static int
+parse_pinned(const char *path, X509 **inter, X509 **ark, struct cinfer_err *e)
+{
+	uint8_t *pem = NULL;
+	size_t size = 0;
+	STACK_OF(X509) *sk = NULL;
+	int rc = -1;
+
+	if (ci_file_read(path, PINNED_FILE_MAX, &pem, &size, e) != 0)
+		return -1;
+	sk = ci_x509_parse_bundle(pem, size, e);
+	if (sk == NULL)
+		goto out;
+	for (int k = 0; k < sk_X509_num(sk); k++) {
+		X509 *x = sk_X509_value(sk, k);
+		X509 **slot = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0 ?
+		    ark : inter;
+		if (*slot != NULL)
+			break;
+		*slot = x;
+		X509_up_ref(x);
+	}
+	if (sk_X509_num(sk) != 2 || *ark == NULL || *inter == NULL) {
+		ci_fail(e, CINFER_E_INTERNAL, "evidence.snp.roots",
+		    "pinned bundle %s must hold one ASK and one ARK", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		X509_free(*ark);
+		X509_free(*inter);
+		*ark = *inter = NULL;
+	}
+	sk_X509_pop_free(sk, X509_free);
+	ci_free(pem);
+	return rc;
+}
+
+int
+ci_snp_pinned_load(const char *path, X509 **inter, X509 **ark, struct cinfer_err *e)
+{
+	struct stat st;
+	struct pinned_slot *s;
+	int hit = 0;
+
+	*inter = *ark = NULL;
+	if (strlen(path) >= sizeof(g_pinned[0].path))
+		return ci_fail(e, CINFER_E_USAGE, "evidence.snp.roots", "roots path too long");
+	if (stat(path, &st) != 0)
+		return ci_fail(e, CINFER_E_IO, "evidence.snp.roots", "%s: %s", path,
+		    strerror(errno));
+	pthread_mutex_lock(&g_cache_lock);
+	for (size_t i = 0; i < PINNED_SLOTS && !hit; i++) {
+		if (!same_file(&g_pinned[i], path, &st))
+			continue;
+		*inter = g_pinned[i].inter;
+		*ark = g_pinned[i].ark;
+		X509_up_ref(*inter);
+		X509_up_ref(*ark);
+		hit = 1;
+	}
+	pthread_mutex_unlock(&g_cache_lock);
+	if (hit)
+		return 0;
+	if (parse_pinned(path, inter, ark, e) != 0)
+		return -1;
+	pthread_mutex_lock(&g_cache_lock);
+	s = &g_pinned[g_pinned_next];
+	g_pinned_next = (g_pinned_next + 1) % PINNED_SLOTS;
+	pinned_slot_clear(s);
+	memcpy(s->path, path, strlen(path) + 1);
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->size = st.st_size;
+	s->mtime = st.st_mtim;
+	s->inter = *inter;
+	s->ark = *ark;
+	X509_up_ref(*inter);
+	X509_up_ref(*ark);
+	pthread_mutex_unlock(&g_cache_lock);
+	return 0;
 }
 
 static int
