@@ -257,6 +257,47 @@ test_tsm_failures(void **state)
 	fake_tsm_off(dir);
 }
 
+/* The configfs-tsm API the TDX and CCA attesters share: no privlevel
+ * written when not asked, the provider passed through, entries removed. */
+static void
+test_tsm_api(void **state)
+{
+	struct ci_tsm_report r;
+	struct cinfer_err e = { 0 };
+	size_t size;
+	uint8_t *quote = t_read(t_vector("tdx/gotdx_v5_quote.dat"), &size);
+	uint8_t in[64];
+	char *dir = fake_tsm_on(), prov[32];
+
+	g_tsm.outblob = quote;
+	g_tsm.outblob_size = size;
+	g_tsm.provider = "tdx_guest";
+	memset(in, 0x5c, sizeof(in));
+	assert_true(ci_tsm_available(g_tsm.root));
+	assert_int_equal(ci_tsm_get_report(g_tsm.root, in, -1, &r, &e), 0);
+	assert_string_equal(r.provider, "tdx_guest");
+	assert_int_equal(r.outblob_size, size);
+	assert_memory_equal(r.outblob, quote, size);
+	assert_null(r.auxblob);
+	assert_int_equal(g_tsm.inblob_size, 64);
+	assert_memory_equal(g_tsm.inblob, in, 64);
+	assert_string_equal(g_tsm.privlevel, "");
+	ci_tsm_report_clear(&r);
+	assert_int_equal(ci_tsm_provider(g_tsm.root, prov, sizeof(prov), &e), 0);
+	assert_string_equal(prov, "tdx_guest");
+	assert_int_equal(g_tsm.made, 2);
+	assert_int_equal(g_tsm.removed, 2);
+	/* Through $CINFER_TSM_ROOT too. */
+	setenv("CINFER_TSM_ROOT", g_tsm.root, 1);
+	assert_int_equal(ci_tsm_get_report(NULL, in, 2, &r, &e), 0);
+	assert_string_equal(g_tsm.privlevel, "2\n");
+	ci_tsm_report_clear(&r);
+	unsetenv("CINFER_TSM_ROOT");
+	ci_free(quote);
+	fake_tsm_off(dir);
+	assert_false(ci_tsm_available("/nonexistent/tsm/report"));
+}
+
 static char *
 fake_sev_on(void)
 {
@@ -507,6 +548,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tsm_reports),
 		cmocka_unit_test(test_tsm_failures),
+		cmocka_unit_test(test_tsm_api),
 		cmocka_unit_test(test_ioctl_reports),
 		cmocka_unit_test(test_ioctl_variants),
 		cmocka_unit_test(test_derived_key),
