@@ -619,6 +619,15 @@ test_turin_vcek_chain(void **state)
 	ci_snp_cache_clear();
 	if (ci_snp_chain_verify(&ch, t_time("2025-01-01T00:00:00Z"), &e) != 0)
 		fail_msg("%s", e.msg);
+	assert_int_equal(ch.cache_hit, 0);
+	/* Warm: the same three certificates inside their window hit the cache... */
+	assert_int_equal(ci_snp_chain_verify(&ch, t_time("2026-06-01T00:00:00Z"), &e), 0);
+	assert_int_equal(ch.cache_hit, 1);
+	/* ...outside it they do not, and fail as stale. */
+	assert_int_equal(ci_snp_chain_verify(&ch, t_time("2032-01-01T00:00:00Z"), &e), -1);
+	assert_code(e, CINFER_E_STALE);
+	assert_int_equal(ch.cache_hit, 0);
+	memset(&e, 0, sizeof(e));
 	/* Milan's ASK did not issue it. */
 	{
 		uint8_t *mb;
