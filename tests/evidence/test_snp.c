@@ -517,6 +517,18 @@ test_foreign_ark(void **state)
 	    "is not the pinned Genoa ARK");
 	cinfer_evidence_clear(&ev);
 
+	/* The right ARK, but the VLEK chain's ASVK carried for a VCEK. */
+	ev_load(&ev, vecs[0].report, vecs[0].cert);
+	ev_add_file(&ev, NULL, t_vector("roots/amd_ask_ark_milan_vlek.pem"));
+	expect_fail(&ev, roots(), t_time(vecs[0].at), CINFER_E_CRYPTO, "evidence.snp.chain",
+	    "SEV-VLEK-Milan in the evidence did not issue the VCEK");
+	cinfer_evidence_clear(&ev);
+	/* No roots at all: an I/O error, never a pass. */
+	ev_load(&ev, vecs[0].report, vecs[0].cert);
+	expect_fail(&ev, "/nonexistent/roots", t_time(vecs[0].at), CINFER_E_IO,
+	    "evidence.snp.roots", NULL);
+	cinfer_evidence_clear(&ev);
+
 	/* A roots directory whose Milan pin is really Genoa's bundle. */
 	snprintf(path, sizeof(path), "%s/amd", dir);
 	assert_int_equal(mkdir(path, 0700), 0);
