@@ -113,6 +113,12 @@ struct cinfer_verify_opts {
 	const char *sim_dir;		/* sim root of trust made by `cinfer dev init` */
 	const uint8_t *cca_iak_pub;	/* CCA: IAK public key, JWK or PEM bytes */
 	size_t cca_iak_pub_size;
+	/*
+	 * TDX: accept collateral without PCK/root CRLs. Revocation is then
+	 * unchecked: claims say so (detail "revocation": "unchecked") and a
+	 * policy rejects it unless it sets allow_unchecked_revocation.
+	 */
+	int allow_no_crl_insecure;
 };
 
 void cinfer_evidence_init(struct cinfer_evidence *ev);

@@ -12,7 +12,9 @@ static const char dev_help[] =
     "extensions), vcek.key (private, mode 0600) and chip.json. Every certificate is\n"
     "named SIMULATED. Policies reject this platform unless they set allow_simulated.\n"
     "\n"
-    "  --force     replace an existing simulated chip in DIR\n";
+    "  --force               replace an existing simulated chip in DIR\n"
+    "  --valid-from RFC3339  start the certificates' validity then (default: now), e.g. to\n"
+    "                        pair simulated evidence with stored vendor evidence\n";
 
 int
 ci_cmd_dev(int argc, char **argv)
@@ -30,7 +32,11 @@ ci_cmd_dev(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--force") == 0)
+		const char *vf;
+		if (cli_opt(argc, argv, &i, "--valid-from", &vf)) {
+			if (ci_time_parse(vf, &o.now, &e) != 0)
+				return cli_report("--valid-from", &e);
+		} else if (strcmp(argv[i], "--force") == 0)
 			o.force = 1;
 		else if (argv[i][0] != '-' && dir == NULL)
 			dir = argv[i];

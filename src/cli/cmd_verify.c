@@ -7,9 +7,10 @@
 
 #include "cli/cli.h"
 #include "crypto/crypto.h"
+#include "evidence/nitro.h"
 
 static const char verify_help[] =
-    "usage: cinfer verify EVIDENCE.json [options]\n"
+    "usage: cinfer verify EVIDENCE.json [EVIDENCE2.json...] [options]\n"
     "       cinfer verify --platform P --evidence FILE [--cert FILE]... [--collateral [NAME=]FILE]... [options]\n"
     "\n"
     "Checks that evidence is genuine (signatures, certificate chains, revocation,\n"
@@ -17,13 +18,16 @@ static const char verify_help[] =
     "the decision and every reason.\n"
     "\n"
     "  --policy FILE        judge the claims against this policy (without it: authenticity only)\n"
-    "  --at RFC3339         verify at this time instead of now (e.g. 2024-05-01T00:00:00Z)\n"
+    "  --at RFC3339         verify at this time instead of now (e.g. 2024-05-01T00:00:00Z);\n"
+    "                       --at document: at the evidence's own (unauthenticated) time (Nitro)\n"
     "  --report-data HEX    the report_data the evidence must bind (64 bytes)\n"
     "  --nonce-time RFC3339 when the bound nonce was issued (for max_evidence_age_seconds)\n"
     "  --json               print {\"decision\", \"reasons\", \"claims\"} as JSON\n"
     "  --sim DIR            simulated root of trust (or $CINFER_SIM_DIR)\n"
     "  --roots DIR          vendor root certificates (default: the installed data dir)\n"
     "  --iak FILE           Arm CCA: the platform's IAK public key (JWK or PEM)\n"
+    "  --insecure-no-crl    TDX: accept collateral without CRLs (revocation unchecked;\n"
+    "                       policies reject it unless allow_unchecked_revocation)\n"
     "  --platform P         raw artifacts: sim, snp, tdx, nitro or cca\n"
     "  --evidence FILE      raw artifacts: the report, quote, document or token\n"
     "  --cert FILE          raw artifacts: a certificate (leaf first), PEM or DER; repeatable\n"
@@ -96,8 +100,10 @@ fail:
 	return -1;
 }
 
+#define MAX_EV 4
+
 static void
-print_json(const struct cinfer_claims *c, int authentic, const struct cinfer_err *ve,
+print_json(const struct cinfer_claims *c, size_t n, int authentic, const struct cinfer_err *ve,
     const struct cinfer_decision *d, int have_policy)
 {
 	json_t *o = json_object(), *rs = json_array();
@@ -123,7 +129,16 @@ print_json(const struct cinfer_claims *c, int authentic, const struct cinfer_err
 	}
 	json_object_set_new(o, "decision", json_string(dec));
 	json_object_set_new(o, "reasons", rs);
-	json_object_set_new(o, "claims", authentic ? (json_t *)cli_claims_json(c) : json_null());
+	if (!authentic) {
+		json_object_set_new(o, "claims", json_null());
+	} else if (n == 1) {
+		json_object_set_new(o, "claims", (json_t *)cli_claims_json(c));
+	} else {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, (json_t *)cli_claims_json(&c[i]));
+		json_object_set_new(o, "claims", arr);
+	}
 	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (s != NULL)
 		printf("%s\n", s);
@@ -134,22 +149,23 @@ print_json(const struct cinfer_claims *c, int authentic, const struct cinfer_err
 int
 ci_cmd_verify(int argc, char **argv)
 {
-	const char *certs[CINFER_BLOBS_MAX], *coll[CINFER_BLOBS_MAX];
-	const char *file = NULL, *policy_path = NULL, *at_s = NULL, *rd_hex = NULL, *val;
+	const char *certs[CINFER_BLOBS_MAX], *coll[CINFER_BLOBS_MAX], *files[MAX_EV];
+	const char *policy_path = NULL, *at_s = NULL, *rd_hex = NULL, *val;
 	const char *platform = NULL, *evidence = NULL, *nonce_s = NULL, *iak = NULL;
-	int ncerts = 0, ncoll = 0, json = 0, rc = CLI_ERROR;
+	int ncerts = 0, ncoll = 0, nfiles = 0, json = 0, rc = CLI_ERROR;
 	struct cinfer_verify_opts opts = { 0 };
-	struct cinfer_evidence ev;
-	struct cinfer_claims claims;
+	struct cinfer_evidence ev[MAX_EV];
+	struct cinfer_claims claims[MAX_EV];
 	struct cinfer_err e = { 0 }, ve = { 0 };
 	struct cinfer_policy *pol = NULL;
 	struct cinfer_decision d;
 	uint8_t *buf = NULL, rd[64], *iak_buf = NULL;
-	size_t size = 0, rd_size = 0, iak_size = 0;
+	size_t size = 0, rd_size = 0, iak_size = 0, n_ev = 0;
 	int64_t nonce_time = 0;
-	int authentic;
+	int authentic = 1;
 
-	cinfer_evidence_init(&ev);
+	for (int i = 0; i < MAX_EV; i++)
+		cinfer_evidence_init(&ev[i]);
 	if (cli_help_wanted(argc, argv)) {
 		fputs(verify_help, stdout);
 		return CLI_OK;
@@ -175,22 +191,24 @@ ci_cmd_verify(int argc, char **argv)
 			coll[ncoll++] = val;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
+		} else if (strcmp(argv[i], "--insecure-no-crl") == 0) {
+			opts.allow_no_crl_insecure = 1;
 		} else if (argv[i][0] == '-') {
 			fprintf(stderr, "cinfer verify: unknown option %s (see --help)\n", argv[i]);
 			return CLI_USAGE;
-		} else if (file == NULL) {
-			file = argv[i];
+		} else if (nfiles < MAX_EV) {
+			files[nfiles++] = argv[i];
 		} else {
-			fprintf(stderr, "cinfer verify: one evidence file at a time\n");
+			fprintf(stderr, "cinfer verify: at most %d evidence files\n", MAX_EV);
 			return CLI_USAGE;
 		}
 	}
-	if ((file == NULL) == (evidence == NULL) || (evidence != NULL && platform == NULL)) {
-		fprintf(stderr, "cinfer verify: give EVIDENCE.json, or --platform P --evidence FILE "
-		    "(see --help)\n");
+	if ((nfiles == 0) == (evidence == NULL) || (evidence != NULL && platform == NULL)) {
+		fprintf(stderr, "cinfer verify: give EVIDENCE.json (several for all_of policies), or "
+		    "--platform P --evidence FILE (see --help)\n");
 		return CLI_USAGE;
 	}
-	if (at_s != NULL && ci_time_parse(at_s, &opts.at, &e) != 0)
+	if (at_s != NULL && strcmp(at_s, "document") != 0 && ci_time_parse(at_s, &opts.at, &e) != 0)
 		return cli_report("--at", &e);
 	if (nonce_s != NULL && ci_time_parse(nonce_s, &nonce_time, &e) != 0)
 		return cli_report("--nonce-time", &e);
@@ -206,19 +224,35 @@ ci_cmd_verify(int argc, char **argv)
 		rc = cli_report(policy_path, &e);
 		goto out;
 	}
-	if (file != NULL) {
-		if (ci_file_read(file, 8u << 20, &buf, &size, &e) != 0 ||
-		    cinfer_evidence_parse_json(&ev, buf, size, &e) != 0) {
-			rc = cli_report(file, &e);
+	for (int i = 0; i < nfiles; i++) {
+		if (ci_file_read(files[i], 8u << 20, &buf, &size, &e) != 0 ||
+		    cinfer_evidence_parse_json(&ev[i], buf, size, &e) != 0) {
+			rc = cli_report(files[i], &e);
 			goto out;
 		}
-	} else if (load_raw(&ev, platform, evidence, certs, ncerts, coll, ncoll, &e) != 0) {
+		ci_free(buf);
+		buf = NULL;
+	}
+	n_ev = nfiles ? (size_t)nfiles : 1;
+	if (evidence != NULL && load_raw(&ev[0], platform, evidence, certs, ncerts, coll, ncoll, &e) != 0) {
 		rc = cli_report("evidence", &e);
 		goto out;
 	}
+	if (at_s != NULL && strcmp(at_s, "document") == 0) {
+		if (ev[0].platform != CINFER_PLATFORM_NITRO ||
+		    ci_nitro_doc_time(ev[0].evidence, ev[0].evidence_size, &opts.at, &e) != 0) {
+			if (e.code == CINFER_OK)
+				ci_fail(&e, CINFER_E_USAGE, "cli", "--at document needs Nitro evidence");
+			rc = cli_report("--at document", &e);
+			goto out;
+		}
+		fprintf(stderr, "cinfer verify: verifying at the document's own time (not "
+		    "authenticated; certificates are still checked at that time)\n");
+	}
 	if (opts.at == 0)
 		opts.at = ci_time_now();
-	authentic = cinfer_evidence_verify(&ev, &opts, &claims, &ve) == 0;
+	for (size_t i = 0; i < n_ev && authentic; i++)
+		authentic = cinfer_evidence_verify(&ev[i], &opts, &claims[i], &ve) == 0;
 	if (!authentic && cli_code(ve.code) == CLI_USAGE && ve.code != CINFER_E_MALFORMED &&
 	    ve.code != CINFER_E_LIMIT) {
 		rc = cli_report("verify", &ve);
@@ -226,7 +260,7 @@ ci_cmd_verify(int argc, char **argv)
 	}
 	memset(&d, 0, sizeof(d));
 	if (authentic && pol != NULL) {
-		struct cinfer_policy_input in = { .claims = &claims, .claims_count = 1, .at = opts.at,
+		struct cinfer_policy_input in = { .claims = claims, .claims_count = n_ev, .at = opts.at,
 			.expected_report_data = rd_hex ? rd : NULL, .expected_report_data_size = rd_size,
 			.nonce_issued_at = nonce_time };
 		if (cinfer_policy_eval(pol, &in, &d, &e) != 0) {
@@ -235,15 +269,22 @@ ci_cmd_verify(int argc, char **argv)
 		}
 	}
 	if (json) {
-		print_json(&claims, authentic, &ve, &d, pol != NULL);
+		print_json(claims, n_ev, authentic, &ve, &d, pol != NULL);
 	} else if (!authentic) {
 		printf("evidence REJECTED: not authentic\n  %s: %s\n", ve.stage ? ve.stage : "verify",
 		    ve.msg);
 	} else {
 		char t[21];
+		int sim = 0;
 		ci_time_format(opts.at, t);
-		cli_print_claims(stdout, &claims);
-		printf("\nauthenticity: signatures and certificate chain verified at %s\n", t);
+		for (size_t i = 0; i < n_ev; i++) {
+			if (n_ev > 1)
+				printf("evidence %zu of %zu:\n", i + 1, n_ev);
+			cli_print_claims(stdout, &claims[i]);
+			sim |= claims[i].simulated;
+		}
+		printf("\nauthenticity: signatures and certificate chain%s verified at %s\n",
+		    n_ev > 1 ? "s of every item" : "", t);
 		if (pol == NULL) {
 			printf("decision: AUTHENTIC (no --policy given: nothing about what runs was judged)\n");
 		} else {
@@ -252,7 +293,7 @@ ci_cmd_verify(int argc, char **argv)
 			    (long long)cinfer_policy_revision(pol));
 			cli_print_decision(stdout, &d);
 		}
-		if (claims.simulated)
+		if (sim)
 			printf("note: SIMULATED platform: this evidence proves nothing about hardware.\n");
 	}
 	if (!authentic)
@@ -263,7 +304,8 @@ ci_cmd_verify(int argc, char **argv)
 		rc = CLI_OK;
 out:
 	cinfer_policy_free(pol);
-	cinfer_evidence_clear(&ev);
+	for (int i = 0; i < MAX_EV; i++)
+		cinfer_evidence_clear(&ev[i]);
 	ci_free(buf);
 	ci_free(iak_buf);
 	return rc;

@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_snp.h"
 
 struct cmd {
 	const char *name;
@@ -23,6 +24,7 @@ static const struct cmd cmds[] = {
 	{ "measure", ci_cmd_measure, "compute the expected launch measurement of a build" },
 	{ "policy", ci_cmd_policy, "policy documents: init, lint, pin, show" },
 	{ "receipt", ci_cmd_receipt, "check a receipt offline: `receipt verify`" },
+	{ "snp", ci_cmd_snp, "AMD SEV-SNP certificates: `snp certs` (cache first, KDS if asked)" },
 	{ "verify", ci_cmd_verify, "verify evidence, judge it against a policy, explain why" },
 };
 

@@ -5,7 +5,11 @@
 #include <unistd.h>
 
 #include "core/json.h"
+#include "evidence/cca.h"
 #include "evidence/evidence_int.h"
+#include "evidence/nitro.h"
+#include "evidence/snp.h"
+#include "evidence/tdx.h"
 
 #define STAGE "evidence.envelope"
 
@@ -22,6 +26,10 @@ _Static_assert(CI_ARRAY_LEN(platform_names) == CINFER_PLATFORM_COUNT, "name ever
 /* One verifier per platform; NULL where none is built yet. */
 static const ci_evidence_verify_fn verifiers[CINFER_PLATFORM_COUNT] = {
 	[CINFER_PLATFORM_SIM] = ci_sim_verify,
+	[CINFER_PLATFORM_SNP] = ci_snp_verify,
+	[CINFER_PLATFORM_TDX] = ci_tdx_verify,
+	[CINFER_PLATFORM_NITRO] = ci_nitro_verify,
+	[CINFER_PLATFORM_CCA] = ci_cca_verify,
 };
 
 const char *

@@ -772,5 +772,6 @@ int
 ci_tdx_verify(const struct cinfer_evidence *ev, const struct cinfer_verify_opts *opts,
     int64_t at, struct cinfer_claims *claims, struct cinfer_err *e)
 {
-	return ci_tdx_verify_ex(ev, opts, at, 0, claims, e);
+	return ci_tdx_verify_ex(ev, opts, at, opts != NULL && opts->allow_no_crl_insecure ?
+	    CI_TDX_ALLOW_NO_CRL_INSECURE : 0, claims, e);
 }

@@ -64,6 +64,7 @@ struct cinfer_policy {
 	int allow_simulated;
 	int allow_debug;
 	int require_binding;
+	int allow_unchecked_revocation;
 	int64_t max_age;		/* seconds; 0: no limit */
 	struct pin pins[PINS_MAX];
 	size_t pin_count;
@@ -310,7 +311,7 @@ parse_doc(struct cinfer_policy *p, const json_t *root, struct cinfer_err *e)
 	static const char *const keys[] = { "cinfer_policy", "id", "revision", "description",
 		"platforms", "allow_simulated", "allow_debug", "require_report_data_binding",
 		"max_evidence_age_seconds", "measurements", "revoked_measurements", "min_tcb",
-		"signers", "tdx", "required_claims", NULL };
+		"signers", "tdx", "required_claims", "allow_unchecked_revocation", NULL };
 	int64_t ver = 0;
 	const char *id = NULL;
 	json_t *v;
@@ -347,6 +348,8 @@ parse_doc(struct cinfer_policy *p, const json_t *root, struct cinfer_err *e)
 	if (ci_json_bool(root, "allow_simulated", 0, &p->allow_simulated, STAGE, e) < 0 ||
 	    ci_json_bool(root, "allow_debug", 0, &p->allow_debug, STAGE, e) < 0 ||
 	    ci_json_bool(root, "require_report_data_binding", 0, &p->require_binding, STAGE, e) < 0 ||
+	    ci_json_bool(root, "allow_unchecked_revocation", 0, &p->allow_unchecked_revocation,
+		STAGE, e) < 0 ||
 	    ci_json_int(root, "max_evidence_age_seconds", 0, &p->max_age, STAGE, e) < 0)
 		return -1;
 	if (p->max_age < 0)
@@ -708,6 +711,17 @@ check_one(const struct cinfer_policy *p, const struct cinfer_claims *c,
 		reason(d, 1, "debug_disabled", "%s debugging is off", pn);
 	check_measurements(p, c, at, pn, d);
 	check_tcb(p, c, at, pn, d);
+	{
+		const char *rev = cinfer_claims_detail(c, "revocation");
+		if (rev != NULL && strcmp(rev, "unchecked") == 0) {	/* public */
+			if (p->allow_unchecked_revocation)
+				reason(d, 1, "revocation_unchecked_allowed", "%s certificate revocation was "
+				    "not checked (no CRLs); the policy permits it", pn);
+			else
+				reason(d, 0, "revocation_unchecked", "%s certificate revocation was not "
+				    "checked (no CRLs were given)", pn);
+		}
+	}
 	if (p->signer_count > 0) {
 		int ok = 0;
 		for (i = 0; i < p->signer_count; i++)
