@@ -34,6 +34,8 @@ struct kbs_config {
 	double rate;			/* requests per second per client */
 	double burst;
 	int dev;
+	char dev_pins[8][97];		/* extra measurements the --dev policy pins */
+	size_t dev_pin_count;
 	int log_json;
 	int verbose;
 };

@@ -18,14 +18,54 @@
 
 #define ST "kbs.main"
 
-/* The --dev policy: accept the local simulated platform, nothing else. */
-static const char dev_policy[] =
-    "{\"version\": 1, \"id\": \"kbs-dev\", \"platforms\": [\"sim\"],"
-    " \"allow_simulated\": true, \"require_binding\": true}";
+/*
+ * The --dev policy: the local SIMULATED platform only, debug off, bound to
+ * the challenge; pins the all-zero measurement, every --dev-pin, and the
+ * cinferd built next to this binary (when there is one).
+ */
+static json_t *
+dev_policy(const char *const *pins, size_t npins, struct cinfer_err *e)
+{
+	json_t *p, *m;
+	char self[KBS_PATH_MAX], exe[KBS_PATH_MAX + 16], hex[2 * CINFER_SIM_MEASUREMENT_SIZE + 1];
+	uint8_t meas[CINFER_SIM_MEASUREMENT_SIZE] = { 0 };
+	ssize_t n;
+
+	p = json_pack("{s:i, s:s, s:s, s:{s:[s]}, s:b, s:b, s:b, s:[]}", "cinfer_policy", 1,
+	    "id", "kbs-dev", "description", "cinfer-kbs --dev: local simulated platform",
+	    "platforms", "any_of", "sim", "allow_simulated", 1, "allow_debug", 0,
+	    "require_report_data_binding", 1, "measurements");
+	if (p == NULL) {
+		ci_fail(e, CINFER_E_NOMEM, ST, "dev policy");
+		return NULL;
+	}
+	m = json_object_get(p, "measurements");
+	ci_hex_encode(meas, sizeof(meas), hex);
+	json_array_append_new(m, json_pack("{s:s, s:s}", "value", hex, "comment",
+	    "all-zero (cinfer attest default)"));
+	for (size_t i = 0; i < npins; i++)
+		json_array_append_new(m, json_pack("{s:s, s:s}", "value", pins[i], "comment",
+		    "--dev-pin"));
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		struct cinfer_err ign = { 0 };
+		self[n] = '\0';
+		if (strrchr(self, '/') != NULL)
+			*strrchr(self, '/') = '\0';
+		snprintf(exe, sizeof(exe), "%s/cinferd", self);
+		if (access(exe, R_OK) == 0 && cinfer_sim_measure(exe, NULL, meas, &ign) == 0) {
+			ci_hex_encode(meas, sizeof(meas), hex);
+			json_array_append_new(m, json_pack("{s:s, s:s}", "value", hex, "comment",
+			    "cinferd next to cinfer-kbs"));
+		}
+	}
+	return p;
+}
 
 static const char usage[] =
     "usage: cinfer-kbs [options]                run the key broker\n"
-    "       cinfer-kbs --dev [--sim DIR]        throwaway broker on 127.0.0.1 for development\n"
+    "       cinfer-kbs --dev [--sim DIR] [--dev-pin HEX]...\n"
+    "                                           throwaway broker on 127.0.0.1 for development\n"
     "       cinfer-kbs audit verify --db FILE   check the audit hash chain\n"
     "\n"
     "options (also settable as `name = value` lines in --config FILE):\n"
@@ -54,7 +94,7 @@ static const char usage[] =
 enum {
 	O_CONFIG = 256, O_LISTEN, O_DB, O_MASTER, O_ADMIN, O_CERT, O_KEY, O_SIM, O_ROOTS,
 	O_POLICY, O_NONCE_TTL, O_TOKEN_TTL, O_DRAIN, O_MAX_SESS, O_MAX_BODY, O_RATE, O_BURST,
-	O_LOG_JSON, O_DEV, O_VERSION
+	O_LOG_JSON, O_DEV, O_DEV_PIN, O_VERSION
 };
 
 static const struct option longopts[] = {
@@ -77,6 +117,7 @@ static const struct option longopts[] = {
 	{ "burst", required_argument, NULL, O_BURST },
 	{ "log-json", no_argument, NULL, O_LOG_JSON },
 	{ "dev", no_argument, NULL, O_DEV },
+	{ "dev-pin", required_argument, NULL, O_DEV_PIN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
@@ -156,6 +197,14 @@ apply(struct kbs_config *c, int opt, const char *v)
 		return 0;
 	case O_LOG_JSON: c->log_json = 1; return 0;
 	case O_DEV: c->dev = 1; return 0;
+	case O_DEV_PIN:
+		if (c->dev_pin_count >= CI_ARRAY_LEN(c->dev_pins) || strlen(v) != 96 ||
+		    strspn(v, "0123456789abcdefABCDEF") != 96) {
+			fprintf(stderr, "cinfer-kbs: --dev-pin wants 96 hex digits (at most 8 pins)\n");
+			return -1;
+		}
+		snprintf(c->dev_pins[c->dev_pin_count++], sizeof(c->dev_pins[0]), "%s", v);
+		return 0;
 	case 'v': c->verbose = 1; return 0;
 	default: return -1;
 	}
@@ -456,9 +505,15 @@ main(int argc, char **argv)
 			}
 			ci_free(doc);
 		} else if (c->dev) {
-			if (kbs_policy_install(s, (const uint8_t *)dev_policy, strlen(dev_policy), 1,
-			    "kbs", &e) != 0)
+			json_t *dp = dev_policy((const char *const *)c->dev_pins, c->dev_pin_count, &e);
+			char *ds = dp ? ci_json_dump(dp, 1) : NULL;
+			json_decref(dp);
+			if (ds == NULL || kbs_policy_install(s, (const uint8_t *)ds, strlen(ds), 1,
+			    "kbs", &e) != 0) {
+				ci_free(ds);
 				goto fail;
+			}
+			ci_free(ds);
 		}
 		if (s->policy == NULL)
 			ci_log(CI_LOG_WARN, ST, "no policy: every attestation will be denied until "
@@ -480,7 +535,8 @@ main(int argc, char **argv)
 		printf("Admin token file: %s\n", c->admin_token_file);
 		printf("Sim dir: %s\n", c->sim_dir);
 		printf("Store: %s (throwaway, removed on exit)\n", devdir);
-		printf("Policy: accepts the SIMULATED platform only (kbs-dev)\n");
+		printf("Policy: kbs-dev (SIMULATED platform only; GET /kbs/v0/admin/policy shows "
+		    "the pins)\n");
 	}
 	fflush(stdout);
 	ci_wipe(token_b64, sizeof(token_b64));
