@@ -1,5 +1,7 @@
 /* cinfer-kbs HTTP(S) front: libevent evhttp over bufferevent_openssl. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -327,6 +329,12 @@ kbs_server_start(struct kbs_server *s, struct cinfer_err *e)
 		return ci_fail(e, CINFER_E_IO, ST, "cannot listen on %s", s->cfg.listen);
 	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &sl) != 0)
 		return ci_fail(e, CINFER_E_IO, ST, "getsockname");
+	/* Accepted sockets inherit it: no Nagle delay between TLS records of a reply. */
+	{
+		int one_i = 1;
+		(void)setsockopt(evhttp_bound_socket_get_fd(bs), IPPROTO_TCP, TCP_NODELAY, &one_i,
+		    sizeof(one_i));
+	}
 	s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
 	    ((struct sockaddr_in *)&ss)->sin_port);
 	s->purge_ev = event_new(s->base, -1, EV_PERSIST, purge_cb, s);

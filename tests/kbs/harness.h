@@ -24,6 +24,7 @@ struct t_kbs {
 	char url[128];
 	char ca[4200];
 	char db[4200];
+	char log[4200];
 };
 
 static inline const char *
@@ -52,6 +53,7 @@ t_kbs_start(struct t_kbs *k, const char *dir, const char *sim, const char *const
 	snprintf(k->db, sizeof(k->db), "%s/kbs.db", dir);
 	snprintf(tokf, sizeof(tokf), "%s/admin-token", dir);
 	snprintf(logf, sizeof(logf), "%s/kbs.log", dir);
+	snprintf(k->log, sizeof(k->log), "%.4190s", logf);
 	if (ci_file_write(tokf, T_ADMIN_TOKEN "\n", strlen(T_ADMIN_TOKEN) + 1, 0600, &e) != 0)
 		fail_msg("%s", e.msg);
 	argv[n++] = t_bin("cinfer-kbs");
@@ -108,6 +110,20 @@ t_kbs_stop(struct t_kbs *k, int sig)
 	waitpid(k->pid, &st, 0);
 	k->pid = 0;
 	return st;
+}
+
+/* A clean shutdown: exit status 0 (under ASan, also no leak or error report). */
+static inline void
+t_kbs_stop_clean(struct t_kbs *k)
+{
+	int st = t_kbs_stop(k, SIGTERM);
+
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		char cmd[4400];
+		snprintf(cmd, sizeof(cmd), "tail -40 '%.4000s' >&2", k->log);
+		(void)!system(cmd);
+		fail_msg("cinfer-kbs exited with status %#x", st);
+	}
 }
 
 static inline struct cinfer_kbs_client *

@@ -52,7 +52,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	t_kbs_stop(&kbs, SIGTERM);
+	t_kbs_stop_clean(&kbs);
 	free(sim);
 	free(other_sim);
 	t_rmrf(dir);

@@ -155,7 +155,7 @@ test_kill9_during_rotation(void **state)
 		assert_memory_equal(buf, "first-version-value-0123456789ab", 32);
 		ci_free(pol);
 		cinfer_kbs_client_free(c);
-		t_kbs_stop(&k, SIGTERM);
+		t_kbs_stop_clean(&k);
 	}
 	print_message("kill -9 rounds done (seed %u), %u versions\n", seed, acked);
 }
@@ -233,7 +233,7 @@ test_rate_limit(void **state)
 	assert_true(ok >= 3 && ok <= 4);
 	assert_true(limited >= 4);
 	cinfer_kbs_client_free(c);
-	t_kbs_stop(&k, SIGTERM);
+	t_kbs_stop_clean(&k);
 }
 
 int

@@ -65,8 +65,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	t_kbs_stop(&a, SIGTERM);
-	t_kbs_stop(&b, SIGTERM);
+	t_kbs_stop_clean(&a);
+	t_kbs_stop_clean(&b);
 	free(plain);
 	free(sim);
 	t_rmrf(dir);
