@@ -241,7 +241,7 @@ load_config(struct kbs_config *c, const char *path)
 		while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 			*--end = '\0';
 		for (i = 0; longopts[i].name != NULL; i++)
-			if (strcmp(longopts[i].name, k) == 0)
+			if (strcmp(longopts[i].name, k) == 0)	/* public */
 				break;
 		if (longopts[i].name == NULL || longopts[i].val == O_CONFIG ||
 		    longopts[i].val == 'h' || longopts[i].val == O_VERSION) {
@@ -249,7 +249,7 @@ load_config(struct kbs_config *c, const char *path)
 			    k);
 			rc = -1;
 		} else if (longopts[i].has_arg == no_argument) {
-			if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || *v == '\0')
+			if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || *v == '\0')	/* public */
 				rc = apply(c, longopts[i].val, "");
 		} else if (apply(c, longopts[i].val, v) != 0) {
 			fprintf(stderr, "cinfer-kbs: %s:%d: bad value for %s\n", path, lineno, k);
@@ -335,14 +335,14 @@ audit_main(int argc, char **argv)
 	const char *db = NULL;
 	uint64_t n = 0;
 
-	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+	if (argc < 2 || strcmp(argv[1], "verify") != 0) {	/* public */
 		fprintf(stderr, "usage: cinfer-kbs audit verify --db FILE\n");
 		return 2;
 	}
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)	/* public */
 			db = argv[++i];
-		else if (strncmp(argv[i], "--db=", 5) == 0)
+		else if (strncmp(argv[i], "--db=", 5) == 0)	/* public */
 			db = argv[i] + 5;
 		else {
 			fprintf(stderr, "usage: cinfer-kbs audit verify --db FILE\n");
@@ -368,7 +368,7 @@ rm_tree(const char *dir)
 	char cmd[KBS_PATH_MAX + 32];
 
 	/* Only ever our own mkdtemp directory under /tmp. */
-	if (strncmp(dir, "/tmp/cinfer-kbs-dev-", 20) != 0 || strchr(dir, '\'') != NULL)
+	if (strncmp(dir, "/tmp/cinfer-kbs-dev-", 20) != 0 || strchr(dir, '\'') != NULL)	/* public */
 		return;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	(void)!system(cmd);
@@ -384,9 +384,9 @@ main(int argc, char **argv)
 	char token_b64[64] = "";
 	int opt, rc = 1;
 
-	if (argc >= 2 && strcmp(argv[1], "audit") == 0)
+	if (argc >= 2 && strcmp(argv[1], "audit") == 0)	/* public */
 		return audit_main(argc - 1, argv + 1);
-	s = calloc(1, sizeof(*s));
+	s = ci_calloc(1, sizeof(*s));
 	if (s == NULL)
 		return 1;
 	c = &s->cfg;
@@ -401,9 +401,9 @@ main(int argc, char **argv)
 	/* The config file first, so flags override it. */
 	for (int i = 1; i < argc; i++) {
 		const char *cf = NULL;
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)	/* public */
 			cf = argv[i + 1];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
+		else if (strncmp(argv[i], "--config=", 9) == 0)	/* public */
 			cf = argv[i] + 9;
 		if (cf != NULL && load_config(c, cf) != 0)
 			goto out;
@@ -553,7 +553,7 @@ fail:
 	    e.msg);
 out:
 	kbs_server_stop(s);
-	free(s);
+	ci_free(s);
 	if (devdir[0] != '\0')
 		rm_tree(devdir);
 	return rc;
