@@ -16,6 +16,8 @@ int ci_cmd_attest(int argc, char **argv);
 int ci_cmd_dev(int argc, char **argv);
 int ci_cmd_policy(int argc, char **argv);
 int ci_cmd_measure(int argc, char **argv);
+int ci_cmd_infer(int argc, char **argv);
+int ci_cmd_receipt(int argc, char **argv);
 
 /* Prints "cinfer: <stage>: <msg>" to stderr; returns the exit code for e. */
 int cli_report(const char *what, const struct cinfer_err *e);

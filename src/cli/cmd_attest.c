@@ -1,9 +1,98 @@
 /* cinfer attest: produce evidence (today: the simulated platform). */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cinfer/attester.h"
+#include "cinfer/client.h"
 #include "cli/cli.h"
+
+static const char attest_url_help[] =
+    "usage: cinfer attest URL --policy FILE [--sim DIR] [--roots DIR] [--json]\n"
+    "\n"
+    "Connects to a cinferd, checks the evidence in its TLS certificate and a fresh\n"
+    "one bound to a random nonce against YOUR policy, and says in plain words what\n"
+    "is running there. Exit 0 if the policy accepts it, 1 if not.\n";
+
+static int
+attest_url(int argc, char **argv)
+{
+	const char *url = argv[1], *policy_path = NULL, *sim = NULL, *roots = NULL;
+	struct cinfer_client_opts o = { 0 };
+	struct cinfer_client *c = NULL;
+	struct cinfer_policy *pol = NULL;
+	struct cinfer_err e = { 0 };
+	const struct cinfer_ratls_verifier *v;
+	int json = 0, rc;
+
+	for (int i = 2; i < argc; i++) {
+		if (cli_opt(argc, argv, &i, "--policy", &policy_path) ||
+		    cli_opt(argc, argv, &i, "--sim", &sim) || cli_opt(argc, argv, &i, "--roots", &roots))
+			continue;
+		if (strcmp(argv[i], "--json") == 0) {
+			json = 1;
+			continue;
+		}
+		fprintf(stderr, "cinfer attest: unknown argument %s (see --help)\n", argv[i]);
+		return CLI_USAGE;
+	}
+	if (policy_path == NULL) {
+		fprintf(stderr, "cinfer attest: --policy FILE is required: trust is what YOUR policy says\n");
+		return CLI_USAGE;
+	}
+	if (cinfer_policy_load(policy_path, &pol, &e) != 0)
+		return cli_report(policy_path, &e);
+	o.url = url;
+	o.policy = pol;
+	o.verify.sim_dir = sim;
+	o.verify.roots_dir = roots;
+	if (cinfer_client_new(&o, &c, &e) != 0) {
+		cinfer_policy_free(pol);
+		return cli_report("attest", &e);
+	}
+	rc = cinfer_client_attest(c, &e);
+	v = cinfer_client_verifier(c);
+	if (json) {
+		json_t *out = json_object(), *rs = json_array();
+		char *str;
+		for (size_t i = 0; i < v->decision.reason_count; i++)
+			json_array_append_new(rs, json_pack("{s:s, s:s, s:b}", "code",
+			    v->decision.reasons[i].code, "text", v->decision.reasons[i].text, "ok",
+			    v->decision.reasons[i].ok));
+		if (rc != 0 && v->decision.reason_count == 0)
+			json_array_append_new(rs, json_pack("{s:s, s:s, s:b}", "code", "evidence_rejected",
+			    "text", e.msg, "ok", 0));
+		json_object_set_new(out, "decision", json_string(rc == 0 ? "accepted" : "rejected"));
+		json_object_set_new(out, "reasons", rs);
+		json_object_set_new(out, "claims", v->done ? (json_t *)cli_claims_json(&v->claims) : json_null());
+		str = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (str)
+			printf("%s\n", str);
+		free(str);
+		json_decref(out);
+	} else if (rc != 0) {
+		printf("NOT TRUSTED: %s\n  %s: %s\n", url, e.stage ? e.stage : "attest", e.msg);
+		if (v->decision.reason_count > 0)
+			cli_print_decision(stdout, &v->decision);
+	} else {
+		char hex[2 * CINFER_MEAS_SIZE_MAX + 1];
+		ci_hex_encode(v->claims.measurement, v->claims.measurement_size, hex);
+		printf("TRUSTED: %s\n", url);
+		printf("  platform     %s%s\n", cinfer_platform_name(v->claims.platform),
+		    v->claims.simulated ? " (SIMULATED: no hardware protection, development only)" : "");
+		printf("  measurement  %s\n", hex);
+		printf("  debug        %s\n", v->claims.debug ? "ON" : "off");
+		printf("  policy       \"%s\" revision %lld accepts it; fresh evidence bound to a "
+		    "random nonce and to this TLS key\n", cinfer_policy_id(pol),
+		    (long long)cinfer_policy_revision(pol));
+		cli_print_decision(stdout, &v->decision);
+	}
+	cinfer_client_free(c);
+	cinfer_policy_free(pol);
+	if (rc == 0)
+		return CLI_OK;
+	return e.code == CINFER_E_IO ? CLI_ERROR : CLI_REJECTED;
+}
 
 static const char attest_help[] =
     "usage: cinfer attest --sim DIR --report-data HEX [options]\n"
@@ -34,8 +123,17 @@ ci_cmd_attest(int argc, char **argv)
 	char *js;
 	int rc;
 
+	if (argc > 1 && strncmp(argv[1], "https://", 8) == 0) {
+		if (cli_help_wanted(argc, argv)) {
+			fputs(attest_url_help, stdout);
+			return CLI_OK;
+		}
+		return attest_url(argc, argv);
+	}
 	if (cli_help_wanted(argc, argv)) {
 		fputs(attest_help, stdout);
+		fputs("\n", stdout);
+		fputs(attest_url_help, stdout);
 		return CLI_OK;
 	}
 	for (int i = 1; i < argc; i++) {

@@ -19,8 +19,10 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{ "attest", ci_cmd_attest, "produce evidence (simulated platform: --sim DIR)" },
 	{ "dev", ci_cmd_dev, "developer tools: `dev init DIR` makes a simulated root of trust" },
+	{ "infer", ci_cmd_infer, "verify a server, send inputs, check the signed receipt" },
 	{ "measure", ci_cmd_measure, "compute the expected launch measurement of a build" },
 	{ "policy", ci_cmd_policy, "policy documents: init, lint, pin, show" },
+	{ "receipt", ci_cmd_receipt, "check a receipt offline: `receipt verify`" },
 	{ "verify", ci_cmd_verify, "verify evidence, judge it against a policy, explain why" },
 };
 

@@ -1,0 +1,888 @@
+/*
+ * Model load (validation and planning) and execution.
+ *
+ * Load: parse, name every value, fold Constant nodes, order nodes
+ * topologically, look every node up in the operator registry (unknown ops
+ * fail the load with CINFER_E_UNSUPPORTED), run each operator's attribute
+ * check, and record each value's last use. Run: feed inputs, run nodes in
+ * order; outputs come from a buffer arena and go back to it after their
+ * last use, so the working set is the live set, and a second run with the
+ * same shapes allocates nothing.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "runtime/rt.h"
+
+#define STAGE "runtime.model"
+#define MAX_BUFS 65536
+
+enum { V_INTERM = 0, V_INPUT, V_CONST };
+
+struct rt_value {
+	const char *name;
+	int kind;
+	int last_use;		/* index into the ordered nodes; -1 none */
+	int is_output;
+	int has_consumer;
+	int buf;		/* arena buffer while live, -1 otherwise */
+	int live;
+	struct ci_tensor t;	/* const: borrowed from the proto (or owned) */
+	const struct ci_value_info *info;	/* declared (inputs) */
+};
+
+struct rt_node {
+	const struct ci_node *n;
+	const struct ci_op *op;
+	int opset;
+	int *in;		/* value ids, -1 omitted */
+	int *out;
+};
+
+struct arena_buf {
+	void *base;		/* from ci_alloc */
+	void *p;		/* 64-byte aligned */
+	size_t cap;
+	int used;
+};
+
+struct ci_exec {
+	struct arena_buf *bufs;
+	size_t n_bufs;
+	size_t bytes;		/* total held */
+	int scratch[16];
+	int n_scratch;
+	struct cinfer_model *m;
+	struct rt_node *cur;
+};
+
+struct cinfer_model {
+	struct ci_model_proto proto;
+	struct rt_value *vals;
+	size_t n_vals;
+	struct rt_node *nodes;
+	size_t n_nodes;
+	int *inputs;
+	size_t n_inputs;
+	int *outputs;
+	size_t n_outputs;
+	struct ci_exec x;
+	int threads;
+};
+
+/* ---- arena ------------------------------------------------------------------ */
+static int
+arena_get(struct ci_exec *x, size_t size, struct cinfer_err *e)
+{
+	int best = -1, freeslot = -1;
+
+	if (size == 0)
+		size = 1;
+	for (size_t i = 0; i < x->n_bufs; i++) {
+		struct arena_buf *b = &x->bufs[i];
+		if (b->used)
+			continue;
+		if (b->base == NULL) {
+			if (freeslot < 0)
+				freeslot = (int)i;
+			continue;
+		}
+		if (b->cap >= size && (best < 0 || b->cap < x->bufs[best].cap))
+			best = (int)i;
+	}
+	if (best >= 0 && x->bufs[best].cap <= size * 4 + 4096) {
+		x->bufs[best].used = 1;
+		return best;
+	}
+	if (freeslot < 0) {
+		struct arena_buf *nb;
+		if (x->n_bufs >= MAX_BUFS)
+			return ci_fail(e, CINFER_E_LIMIT, STAGE, "too many live buffers");
+		nb = ci_realloc(x->bufs, (x->n_bufs + 1) * sizeof(*nb));
+		if (nb == NULL)
+			return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+		x->bufs = nb;
+		freeslot = (int)x->n_bufs++;
+		memset(&x->bufs[freeslot], 0, sizeof(*nb));
+	}
+	if (size > SIZE_MAX - 64)
+		return ci_fail(e, CINFER_E_LIMIT, STAGE, "buffer too large");
+	{
+		struct arena_buf *b = &x->bufs[freeslot];
+		b->base = ci_alloc(size + 64);
+		if (b->base == NULL)
+			return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory (%zu bytes)", size);
+		b->p = (void *)(((uintptr_t)b->base + 63) & ~(uintptr_t)63);
+		b->cap = size;
+		b->used = 1;
+		x->bytes += size;
+	}
+	return freeslot;
+}
+
+static void
+arena_put(struct ci_exec *x, int i)
+{
+	if (i >= 0 && (size_t)i < x->n_bufs)
+		x->bufs[i].used = 0;
+}
+
+static void
+arena_clear(struct ci_exec *x)
+{
+	for (size_t i = 0; i < x->n_bufs; i++)
+		ci_free(x->bufs[i].base);
+	ci_free(x->bufs);
+	x->bufs = NULL;
+	x->n_bufs = 0;
+}
+
+/* ---- operator-facing helpers ------------------------------------------------ */
+int
+ci_op_fail(struct ci_kctx *k, struct cinfer_err *e, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return ci_fail(e, CINFER_E_MALFORMED, CI_STAGE_OP, "%s %s: %s", k->node->op_type,
+	    k->node->name, msg);
+}
+
+int
+ci_out(struct ci_kctx *k, size_t i, int dtype, int ndim, const int64_t *dims,
+    struct cinfer_err *e)
+{
+	struct ci_exec *x = k->x;
+	struct rt_value *v;
+	size_t count, size;
+	int id, b;
+	int64_t d[CI_RT_MAX_DIMS];
+
+	if (i >= k->n_out || k->out[i] == NULL)
+		return 0;	/* omitted optional output: nothing to make */
+	if (ndim > 0)
+		memcpy(d, dims, sizeof(int64_t) * (size_t)ndim);
+	if (ci_shape_count(dtype, ndim, d, &count, &size, e) != 0)
+		return -1;
+	id = x->cur->out[i];
+	v = &x->m->vals[id];
+	if (v->buf >= 0) {
+		arena_put(x, v->buf);
+		v->buf = -1;
+	}
+	b = arena_get(x, size, e);
+	if (b < 0)
+		return -1;
+	v->buf = b;
+	v->live = 1;
+	v->t.dtype = dtype;
+	v->t.ndim = ndim;
+	memcpy(v->t.dims, d, sizeof(int64_t) * (size_t)ndim);
+	v->t.count = count;
+	v->t.data = x->bufs[b].p;
+	v->t.cap = x->bufs[b].cap;
+	v->t.owned = 0;
+	return 0;
+}
+
+int
+ci_out_like(struct ci_kctx *k, size_t i, int dtype, const struct ci_tensor *t,
+    struct cinfer_err *e)
+{
+	return ci_out(k, i, dtype, t->ndim, t->dims, e);
+}
+
+void *
+ci_scratch(struct ci_kctx *k, size_t size, struct cinfer_err *e)
+{
+	struct ci_exec *x = k->x;
+	int b;
+
+	if (x->n_scratch >= (int)CI_ARRAY_LEN(x->scratch)) {
+		ci_fail(e, CINFER_E_INTERNAL, STAGE, "too many scratch buffers");
+		return NULL;
+	}
+	b = arena_get(x, size, e);
+	if (b < 0)
+		return NULL;
+	x->scratch[x->n_scratch++] = b;
+	return x->bufs[b].p;
+}
+
+int
+ci_axis(int64_t axis, int rank)
+{
+	if (axis < -(int64_t)rank || axis >= rank)
+		return -1;
+	return (int)(axis < 0 ? axis + rank : axis);
+}
+
+int
+ci_broadcast(int na, const int64_t *da, int nb, const int64_t *db, int *nout, int64_t *dout)
+{
+	int n = na > nb ? na : nb;
+
+	for (int i = 0; i < n; i++) {
+		int ia = i - (n - na), ib = i - (n - nb);
+		int64_t a = ia >= 0 ? da[ia] : 1, b = ib >= 0 ? db[ib] : 1;
+		if (a == b || b == 1)
+			dout[i] = a;
+		else if (a == 1)
+			dout[i] = b;
+		else
+			return -1;
+	}
+	*nout = n;
+	return 0;
+}
+
+/* ---- load ------------------------------------------------------------------ */
+struct name_ent {
+	const char *name;
+	int id;
+};
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct name_ent *)a)->name, ((const struct name_ent *)b)->name);
+}
+
+static int
+lookup(const struct name_ent *tab, size_t n, const char *name)
+{
+	struct name_ent key = { name, 0 }, *hit;
+
+	hit = bsearch(&key, tab, n, sizeof(*tab), name_cmp);
+	return hit ? hit->id : -1;
+}
+
+static int
+model_opset(const struct ci_model_proto *p, const char *domain)
+{
+	for (size_t i = 0; i < p->n_opsets; i++) {
+		const char *d = p->opsets[i].domain;
+		int def_a = d[0] == '\0' || strcmp(d, "ai.onnx") == 0;	/* public */
+		int def_b = domain[0] == '\0' || strcmp(domain, "ai.onnx") == 0;	/* public */
+		if ((def_a && def_b) || strcmp(d, domain) == 0)	/* public */
+			return (int)p->opsets[i].version;
+	}
+	return -1;
+}
+
+/* Makes the tensor of a Constant node (folded at load). */
+static int
+fold_constant(const struct ci_node *n, struct ci_tensor *t, struct cinfer_err *e)
+{
+	const struct ci_attr *a;
+
+	memset(t, 0, sizeof(*t));
+	if (n->n_attrs != 1)
+		return ci_fail(e, CINFER_E_MALFORMED, STAGE, "Constant %s: need one attribute",
+		    n->name);
+	a = &n->attrs[0];
+	if (strcmp(a->name, "value") == 0 && a->t) {	/* public */
+		*t = *a->t;
+		t->owned = 0;
+		t->name = NULL;
+		return 0;
+	}
+	if (strcmp(a->name, "value_float") == 0 && a->type == CI_AT_FLOAT) {	/* public */
+		t->dtype = CI_DT_FLOAT;
+		t->ndim = 0;
+		t->count = 1;
+		t->data = ci_memdup(&a->f, sizeof(float));
+	} else if (strcmp(a->name, "value_int") == 0 && a->type == CI_AT_INT) {	/* public */
+		t->dtype = CI_DT_INT64;
+		t->count = 1;
+		t->data = ci_memdup(&a->i, sizeof(int64_t));
+	} else if (strcmp(a->name, "value_floats") == 0 && a->type == CI_AT_FLOATS) {	/* public */
+		t->dtype = CI_DT_FLOAT;
+		t->ndim = 1;
+		t->dims[0] = (int64_t)a->n;
+		t->count = a->n;
+		t->data = ci_memdup(a->floats, a->n ? a->n * sizeof(float) : 1);
+	} else if (strcmp(a->name, "value_ints") == 0 && a->type == CI_AT_INTS) {	/* public */
+		t->dtype = CI_DT_INT64;
+		t->ndim = 1;
+		t->dims[0] = (int64_t)a->n;
+		t->count = a->n;
+		t->data = ci_memdup(a->ints, a->n ? a->n * sizeof(int64_t) : 1);
+	} else {
+		return ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "Constant %s: attribute %s",
+		    n->name, a->name);
+	}
+	if (t->data == NULL)
+		return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+	t->owned = 1;
+	return 0;
+}
+
+void
+cinfer_model_free(struct cinfer_model *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; m->vals && i < m->n_vals; i++)
+		if (m->vals[i].kind == V_CONST && m->vals[i].t.owned)
+			ci_free(m->vals[i].t.data);
+	ci_free(m->vals);
+	for (size_t i = 0; m->nodes && i < m->n_nodes; i++) {
+		ci_free(m->nodes[i].in);
+		ci_free(m->nodes[i].out);
+	}
+	ci_free(m->nodes);
+	ci_free(m->inputs);
+	ci_free(m->outputs);
+	arena_clear(&m->x);
+	ci_onnx_clear(&m->proto);
+	ci_free(m);
+}
+
+static int
+build(struct cinfer_model *m, struct cinfer_err *e)
+{
+	const struct ci_graph *g = &m->proto.graph;
+	struct name_ent *tab = NULL;
+	size_t nv = 0, cap, ni = 0, no = 0;
+	int rc = -1;
+	int *producer = NULL, *indeg = NULL, *order = NULL, *queue = NULL;
+	size_t qh = 0, qt = 0, nord = 0;
+	int **node_in = NULL, **node_out = NULL;
+
+	if (m->proto.has_functions)
+		return ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "model-local functions");
+	if (g->n_sparse)
+		return ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "sparse initializers");
+	/* every value: initializers, inputs, node outputs */
+	cap = g->n_inits + g->n_inputs;
+	for (size_t i = 0; i < g->n_nodes; i++)
+		cap += g->nodes[i].n_out;
+	if (cap > CI_RT_MAX_VALUES)
+		return ci_fail(e, CINFER_E_LIMIT, STAGE, "too many values");
+	m->vals = ci_calloc(cap + 1, sizeof(*m->vals));
+	tab = ci_calloc(cap + 1, sizeof(*tab));
+	producer = ci_calloc(cap + 1, sizeof(int));
+	node_in = ci_calloc(g->n_nodes + 1, sizeof(int *));
+	node_out = ci_calloc(g->n_nodes + 1, sizeof(int *));
+	indeg = ci_calloc(g->n_nodes + 1, sizeof(int));
+	order = ci_calloc(g->n_nodes + 1, sizeof(int));
+	queue = ci_calloc(g->n_nodes + 1, sizeof(int));
+	m->inputs = ci_calloc(g->n_inputs + 1, sizeof(int));
+	m->outputs = ci_calloc(g->n_outputs + 1, sizeof(int));
+	if (!m->vals || !tab || !producer || !node_in || !node_out || !indeg || !order ||
+	    !queue || !m->inputs || !m->outputs) {
+		ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+		goto out;
+	}
+#define ADD_VALUE(nm, k, prod) do { \
+		struct rt_value *v_ = &m->vals[nv]; \
+		v_->name = (nm); v_->kind = (k); v_->last_use = -1; v_->buf = -1; \
+		tab[nv].name = (nm); tab[nv].id = (int)nv; producer[nv] = (prod); nv++; \
+	} while (0)
+	for (size_t i = 0; i < g->n_inits; i++) {
+		ADD_VALUE(g->inits[i].name, V_CONST, -1);
+		m->vals[nv - 1].t = g->inits[i];
+		m->vals[nv - 1].t.owned = 0;
+		m->vals[nv - 1].t.name = NULL;
+	}
+	qsort(tab, nv, sizeof(*tab), name_cmp);
+	for (size_t i = 1; i < nv; i++)
+		if (strcmp(tab[i - 1].name, tab[i].name) == 0) {	/* public */
+			ci_fail(e, CINFER_E_MALFORMED, STAGE, "initializer %s twice", tab[i].name);
+			goto out;
+		}
+	{
+		size_t n_init = nv;
+		for (size_t i = 0; i < g->n_inputs; i++) {
+			if (lookup(tab, n_init, g->inputs[i].name) >= 0)
+				continue;	/* initializer default: a constant here */
+			if (g->inputs[i].kind == 0) {
+				ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "input %s is not a tensor",
+				    g->inputs[i].name);
+				goto out;
+			}
+			m->inputs[ni++] = (int)nv;
+			ADD_VALUE(g->inputs[i].name, V_INPUT, -1);
+			m->vals[nv - 1].info = &g->inputs[i];
+		}
+	}
+	m->n_inputs = ni;
+	for (size_t i = 0; i < g->n_nodes; i++) {
+		const struct ci_node *n = &g->nodes[i];
+		node_out[i] = ci_calloc(n->n_out + 1, sizeof(int));
+		node_in[i] = ci_calloc(n->n_in + 1, sizeof(int));
+		if (node_out[i] == NULL || node_in[i] == NULL) {
+			ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+			goto out;
+		}
+		for (size_t j = 0; j < n->n_out; j++) {
+			if (n->outputs[j][0] == '\0') {
+				node_out[i][j] = -1;
+				continue;
+			}
+			node_out[i][j] = (int)nv;
+			ADD_VALUE(n->outputs[j], V_INTERM, (int)i);
+		}
+	}
+	qsort(tab, nv, sizeof(*tab), name_cmp);
+	for (size_t i = 1; i < nv; i++)
+		if (strcmp(tab[i - 1].name, tab[i].name) == 0) {	/* public */
+			ci_fail(e, CINFER_E_MALFORMED, STAGE, "value %s defined twice", tab[i].name);
+			goto out;
+		}
+	m->n_vals = nv;
+	/* resolve inputs; count dependencies */
+	for (size_t i = 0; i < g->n_nodes; i++) {
+		const struct ci_node *n = &g->nodes[i];
+		for (size_t j = 0; j < n->n_in; j++) {
+			int id;
+			if (n->inputs[j][0] == '\0') {
+				node_in[i][j] = -1;
+				continue;
+			}
+			id = lookup(tab, nv, n->inputs[j]);
+			if (id < 0) {
+				ci_fail(e, CINFER_E_MALFORMED, STAGE, "node %s (%s): input %s undefined",
+				    n->name, n->op_type, n->inputs[j]);
+				goto out;
+			}
+			node_in[i][j] = id;
+			if (producer[id] >= 0)
+				indeg[i]++;
+		}
+	}
+	/* Kahn: stable (file order among ready nodes) */
+	for (size_t i = 0; i < g->n_nodes; i++)
+		if (indeg[i] == 0)
+			queue[qt++] = (int)i;
+	while (qh < qt) {
+		int ni2 = queue[qh++];
+		const struct ci_node *n = &g->nodes[ni2];
+		order[nord++] = ni2;
+		for (size_t j = 0; j < n->n_out; j++) {
+			int id = node_out[ni2][j];
+			if (id < 0)
+				continue;
+			/* consumers: scan (graphs are small enough; O(N*E) worst) */
+			for (size_t c = 0; c < g->n_nodes; c++) {
+				const struct ci_node *cn = &g->nodes[c];
+				for (size_t k = 0; k < cn->n_in; k++)
+					if (node_in[c][k] == id && --indeg[c] == 0)
+						queue[qt++] = (int)c;
+			}
+		}
+	}
+	if (nord != g->n_nodes) {
+		ci_fail(e, CINFER_E_MALFORMED, STAGE, "graph has a cycle");
+		goto out;
+	}
+	/* outputs */
+	for (size_t i = 0; i < g->n_outputs; i++) {
+		int id = lookup(tab, nv, g->outputs[i].name);
+		if (id < 0) {
+			ci_fail(e, CINFER_E_MALFORMED, STAGE, "output %s undefined", g->outputs[i].name);
+			goto out;
+		}
+		if (g->outputs[i].kind == 0) {
+			ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "output %s is not a tensor",
+			    g->outputs[i].name);
+			goto out;
+		}
+		m->outputs[no++] = id;
+		m->vals[id].is_output = 1;
+	}
+	m->n_outputs = no;
+	/* nodes in order: fold constants, find ops, check attributes */
+	m->nodes = ci_calloc(g->n_nodes + 1, sizeof(*m->nodes));
+	if (m->nodes == NULL) {
+		ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+		goto out;
+	}
+	for (size_t oi = 0; oi < nord; oi++) {
+		int i = order[oi];
+		const struct ci_node *n = &g->nodes[i];
+		struct rt_node *rn;
+		int opset = model_opset(&m->proto, n->domain);
+		if (opset < 0) {
+			ci_fail(e, CINFER_E_MALFORMED, STAGE, "node %s: no opset for domain '%s'",
+			    n->name, n->domain);
+			goto out;
+		}
+		if (strcmp(n->op_type, "Constant") == 0 && n->domain[0] == '\0' &&	/* public */
+		    n->n_out == 1 && node_out[i][0] >= 0) {
+			struct rt_value *v = &m->vals[node_out[i][0]];
+			if (fold_constant(n, &v->t, e) != 0)
+				goto out;
+			if (ci_dt_size(v->t.dtype) == 0) {
+				ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "Constant of type %s",
+				    ci_dt_name(v->t.dtype));
+				if (v->t.owned)
+					ci_free(v->t.data);
+				v->t.owned = 0;
+				goto out;
+			}
+			v->kind = V_CONST;
+			continue;
+		}
+		rn = &m->nodes[m->n_nodes];
+		rn->n = n;
+		rn->opset = opset;
+		rn->op = ci_op_find(n->domain, n->op_type, opset);
+		if (rn->op == NULL) {
+			ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "operator %s%s%s (opset %d) not supported",
+			    n->domain, n->domain[0] ? "." : "", n->op_type, opset);
+			goto out;
+		}
+		if (rn->op->check && rn->op->check(n, opset, e) != 0)
+			goto out;
+		rn->in = node_in[i];
+		rn->out = node_out[i];
+		node_in[i] = node_out[i] = NULL;
+		m->n_nodes++;
+	}
+	/* lifetimes */
+	for (size_t i = 0; i < m->n_nodes; i++) {
+		const struct rt_node *rn = &m->nodes[i];
+		for (size_t j = 0; j < rn->n->n_in; j++)
+			if (rn->in[j] >= 0) {
+				m->vals[rn->in[j]].last_use = (int)i;
+				m->vals[rn->in[j]].has_consumer = 1;
+			}
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; node_in && i < g->n_nodes; i++) {
+		ci_free(node_in[i]);
+		ci_free(node_out[i]);
+	}
+	ci_free(node_in);
+	ci_free(node_out);
+	ci_free(tab);
+	ci_free(producer);
+	ci_free(indeg);
+	ci_free(order);
+	ci_free(queue);
+	return rc;
+#undef ADD_VALUE
+}
+
+int
+cinfer_model_load_mem(const uint8_t *buf, size_t size, const char *dir,
+    struct cinfer_model **out, struct cinfer_err *e)
+{
+	struct cinfer_model *m;
+
+	*out = NULL;
+	m = ci_calloc(1, sizeof(*m));
+	if (m == NULL)
+		return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+	m->threads = 1;
+	m->x.m = m;
+	if (ci_onnx_parse(buf, size, dir, &m->proto, e) != 0 || build(m, e) != 0) {
+		cinfer_model_free(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+int
+cinfer_model_load(const char *path, struct cinfer_model **out, struct cinfer_err *e)
+{
+	uint8_t *buf = NULL;
+	size_t size = 0;
+	char *dir = NULL, *slash;
+	int rc;
+
+	*out = NULL;
+	if (ci_file_read(path, CI_RT_MAX_MODEL_SIZE, &buf, &size, e) != 0)
+		return -1;
+	dir = ci_strdup(path);
+	if (dir == NULL) {
+		ci_free(buf);
+		return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+	}
+	slash = strrchr(dir, '/');
+	if (slash == NULL) {
+		dir[0] = '.';
+		dir[1] = '\0';
+	} else if (slash == dir) {
+		slash[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	rc = cinfer_model_load_mem(buf, size, dir, out, e);
+	ci_free(dir);
+	ci_free(buf);
+	return rc;
+}
+
+size_t
+cinfer_model_input_count(const struct cinfer_model *m)
+{
+	return m->n_inputs;
+}
+
+size_t
+cinfer_model_output_count(const struct cinfer_model *m)
+{
+	return m->n_outputs;
+}
+
+const char *
+cinfer_model_input_name(const struct cinfer_model *m, size_t i)
+{
+	return i < m->n_inputs ? m->vals[m->inputs[i]].name : NULL;
+}
+
+const char *
+cinfer_model_output_name(const struct cinfer_model *m, size_t i)
+{
+	return i < m->n_outputs ? m->vals[m->outputs[i]].name : NULL;
+}
+
+int
+cinfer_model_input_info(const struct cinfer_model *m, size_t i, int *dtype, int *ndim,
+    int64_t dims[CINFER_MAX_DIMS])
+{
+	const struct ci_value_info *vi;
+
+	if (i >= m->n_inputs)
+		return -1;
+	vi = m->vals[m->inputs[i]].info;
+	*dtype = vi->dtype;
+	*ndim = vi->ndim;
+	for (int d = 0; d < vi->ndim && d < CINFER_MAX_DIMS; d++)
+		dims[d] = vi->dims[d];
+	return 0;
+}
+
+void
+cinfer_model_set_threads(struct cinfer_model *m, int threads)
+{
+	m->threads = threads < 1 ? 1 : threads;
+}
+
+/* ---- run ------------------------------------------------------------------- */
+static void
+release(struct cinfer_model *m, struct rt_value *v)
+{
+	if (v->kind != V_INTERM || !v->live)
+		return;
+	arena_put(&m->x, v->buf);
+	v->buf = -1;
+	v->live = 0;
+	memset(&v->t, 0, sizeof(v->t));
+}
+
+static void
+release_all(struct cinfer_model *m)
+{
+	for (size_t i = 0; i < m->n_vals; i++) {
+		release(m, &m->vals[i]);
+		if (m->vals[i].kind == V_INPUT)
+			memset(&m->vals[i].t, 0, sizeof(m->vals[i].t));
+	}
+	for (int i = 0; i < m->x.n_scratch; i++)
+		arena_put(&m->x, m->x.scratch[i]);
+	m->x.n_scratch = 0;
+}
+
+static int
+bind_input(struct cinfer_model *m, size_t i, const struct cinfer_tensor *in,
+    struct cinfer_err *e)
+{
+	struct rt_value *v = &m->vals[m->inputs[i]];
+	const struct ci_value_info *vi = v->info;
+	size_t count, size;
+
+	if (in->ndim < 0 || in->ndim > CI_RT_MAX_DIMS)
+		return ci_fail(e, CINFER_E_USAGE, STAGE, "input %s: rank %d", v->name, in->ndim);
+	if (ci_shape_count(in->dtype, in->ndim, in->dims, &count, &size, e) != 0)
+		return -1;
+	if (size != in->size || (size > 0 && in->data == NULL))
+		return ci_fail(e, CINFER_E_USAGE, STAGE, "input %s: %zu bytes, shape needs %zu",
+		    v->name, in->size, size);
+	if (vi->dtype != CI_DT_UNDEFINED && vi->dtype != in->dtype)
+		return ci_fail(e, CINFER_E_USAGE, STAGE, "input %s: type %s, model wants %s",
+		    v->name, ci_dt_name(in->dtype), ci_dt_name(vi->dtype));
+	if (vi->ndim >= 0) {
+		if (vi->ndim != in->ndim)
+			return ci_fail(e, CINFER_E_USAGE, STAGE, "input %s: rank %d, model wants %d",
+			    v->name, in->ndim, vi->ndim);
+		for (int d = 0; d < vi->ndim; d++)
+			if (vi->dims[d] >= 0 && vi->dims[d] != in->dims[d])
+				return ci_fail(e, CINFER_E_USAGE, STAGE,
+				    "input %s: dim %d is %lld, model wants %lld", v->name, d,
+				    (long long)in->dims[d], (long long)vi->dims[d]);
+	}
+	memset(&v->t, 0, sizeof(v->t));
+	v->t.dtype = in->dtype;
+	v->t.ndim = in->ndim;
+	memcpy(v->t.dims, in->dims, sizeof(int64_t) * (size_t)in->ndim);
+	v->t.count = count;
+	v->t.data = in->data;
+	v->t.cap = in->size;
+	return 0;
+}
+
+int
+cinfer_model_run(struct cinfer_model *m, const struct cinfer_tensor *in, size_t n_in,
+    struct cinfer_tensor *out, size_t n_out, struct cinfer_err *e)
+{
+	struct ci_tensor *inp[CI_RT_MAX_NODE_IO], *outp[CI_RT_MAX_NODE_IO];
+	int rc = -1;
+
+	memset(out, 0, n_out * sizeof(*out));
+	if (n_in != m->n_inputs)
+		return ci_fail(e, CINFER_E_USAGE, STAGE, "%zu inputs given, model has %zu",
+		    n_in, m->n_inputs);
+	if (n_out != m->n_outputs)
+		return ci_fail(e, CINFER_E_USAGE, STAGE, "%zu outputs asked, model has %zu",
+		    n_out, m->n_outputs);
+	for (size_t i = 0; i < n_in; i++)
+		if (bind_input(m, i, &in[i], e) != 0)
+			goto out;
+	for (size_t i = 0; i < m->n_nodes; i++) {
+		struct rt_node *rn = &m->nodes[i];
+		const struct ci_node *n = rn->n;
+		struct ci_kctx k = { 0 };
+
+		for (size_t j = 0; j < n->n_in; j++) {
+			struct rt_value *v = rn->in[j] >= 0 ? &m->vals[rn->in[j]] : NULL;
+			if (v && v->kind == V_INTERM && !v->live) {
+				ci_fail(e, CINFER_E_INTERNAL, STAGE, "node %s: input %s not computed",
+				    n->name, v->name);
+				goto out;
+			}
+			inp[j] = v ? &v->t : NULL;
+		}
+		for (size_t j = 0; j < n->n_out; j++)
+			outp[j] = rn->out[j] >= 0 ? &m->vals[rn->out[j]].t : NULL;
+		k.x = &m->x;
+		k.node = n;
+		k.opset = rn->opset;
+		k.n_in = n->n_in;
+		k.n_out = n->n_out;
+		k.in = inp;
+		k.out = outp;
+		k.threads = m->threads;
+		m->x.cur = rn;
+		if (rn->op->run(&k, e) != 0)
+			goto out;
+		for (int s = 0; s < m->x.n_scratch; s++)
+			arena_put(&m->x, m->x.scratch[s]);
+		m->x.n_scratch = 0;
+		for (size_t j = 0; j < n->n_out; j++) {
+			struct rt_value *v;
+			if (rn->out[j] < 0)
+				continue;
+			v = &m->vals[rn->out[j]];
+			if (!v->live) {
+				ci_fail(e, CINFER_E_INTERNAL, STAGE, "node %s (%s): output %zu not made",
+				    n->name, n->op_type, j);
+				goto out;
+			}
+			if (!v->has_consumer && !v->is_output)
+				release(m, v);
+		}
+		for (size_t j = 0; j < n->n_in; j++) {
+			struct rt_value *v = rn->in[j] >= 0 ? &m->vals[rn->in[j]] : NULL;
+			if (v && v->last_use == (int)i && !v->is_output)
+				release(m, v);
+		}
+	}
+	for (size_t i = 0; i < m->n_outputs; i++) {
+		const struct ci_tensor *t = &m->vals[m->outputs[i]].t;
+		size_t size = t->count * ci_dt_size(t->dtype);
+		out[i].dtype = t->dtype;
+		out[i].ndim = t->ndim;
+		memcpy(out[i].dims, t->dims, sizeof(int64_t) * (size_t)t->ndim);
+		out[i].size = size;
+		out[i].data = ci_alloc(size ? size : 1);
+		if (out[i].data == NULL) {
+			ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+			goto out;
+		}
+		if (size)
+			memcpy(out[i].data, t->data, size);
+	}
+	rc = 0;
+out:
+	release_all(m);
+	if (rc != 0)
+		for (size_t i = 0; i < n_out; i++)
+			cinfer_tensor_clear(&out[i]);
+	return rc;
+}
+
+void
+cinfer_tensor_clear(struct cinfer_tensor *t)
+{
+	if (t == NULL)
+		return;
+	ci_free(t->data);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+cinfer_buf_free(void *p)
+{
+	ci_free(p);
+}
+
+int
+cinfer_tensor_read_pb(const uint8_t *buf, size_t size, struct cinfer_tensor *t, char **name,
+    struct cinfer_err *e)
+{
+	struct ci_rd r;
+	struct ci_tensor ct;
+
+	memset(t, 0, sizeof(*t));
+	if (name)
+		*name = NULL;
+	ci_rd_init(&r, buf, size);
+	if (ci_tensor_parse(&r, NULL, &ct, e) != 0)
+		return -1;
+	t->dtype = ct.dtype;
+	t->ndim = ct.ndim;
+	memcpy(t->dims, ct.dims, sizeof(ct.dims));
+	t->size = ct.count * ci_dt_size(ct.dtype);
+	t->data = ct.data;
+	ct.data = NULL;
+	if (name) {
+		*name = ct.name;
+		ct.name = NULL;
+	}
+	ci_tensor_clear(&ct);
+	return 0;
+}
+
+int
+cinfer_tensor_write_pb(const struct cinfer_tensor *t, const char *name, uint8_t **out,
+    size_t *out_size, struct cinfer_err *e)
+{
+	struct ci_tensor ct = { 0 };
+	size_t size;
+
+	*out = NULL;
+	*out_size = 0;
+	if (t->ndim < 0 || t->ndim > CI_RT_MAX_DIMS)
+		return ci_fail(e, CINFER_E_USAGE, STAGE, "rank %d", t->ndim);
+	ct.dtype = t->dtype;
+	ct.ndim = t->ndim;
+	memcpy(ct.dims, t->dims, sizeof(int64_t) * (size_t)t->ndim);
+	if (ci_shape_count(ct.dtype, ct.ndim, ct.dims, &ct.count, &size, e) != 0)
+		return -1;
+	if (size != t->size)
+		return ci_fail(e, CINFER_E_USAGE, STAGE, "tensor size mismatch");
+	ct.data = t->data;
+	return ci_tensor_encode(&ct, name, out, out_size, e);
+}

@@ -1,0 +1,387 @@
+/*
+ * cinferd: the model server that runs inside the TEE.
+ *
+ * Boot: read config -> keys in locked memory -> evidence binding both keys
+ * -> attested certificate -> (keys from the broker -> unseal -> load model)
+ * -> serve. A failed step stops the boot and says which and why.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+#include <openssl/crypto.h>
+
+#include "cinfer/attester.h"
+#include "cinfer/channel.h"
+#include "core/json.h"
+#include "crypto/crypto.h"
+#include "server/server.h"
+
+#define STAGE "server.boot"
+
+static const char help[] =
+    "usage: cinferd [--config FILE] [options]\n"
+    "\n"
+    "The cinfer model server. It runs inside a TEE, proves itself with remote\n"
+    "attestation, gets its model key from key brokers, and serves inference over\n"
+    "TLS 1.3 whose certificate carries its evidence.\n"
+    "\n"
+    "  --config FILE      JSON configuration (its bytes are part of the measurement)\n"
+    "  --listen ADDR:PORT listen here (default 127.0.0.1:8443; port 0 picks one)\n"
+    "  --sim DIR          run on the SIMULATED platform with this chip (cinfer dev init)\n"
+    "  --model FILE       serve this plain ONNX model (development)\n"
+    "  --model-name NAME  its name in /v1/models/NAME/infer (default \"model\")\n"
+    "  --bundle FILE      serve this sealed bundle (keys come from --kbs)\n"
+    "  --kbs URL          a key broker (repeat for split trust)\n"
+    "  --kbs-cacert FILE  CA certificate of the brokers' TLS\n"
+    "  --threads N        inference workers (default 1)\n"
+    "  --port-file FILE   write the bound port here once listening (for scripts)\n"
+    "  --log-json         structured JSON logs\n"
+    "\n"
+    "Logs carry request ids and timings only, never inputs or outputs.\n";
+
+static int
+copy_str(char *dst, size_t size, const char *src, const char *what, struct cinfer_err *e)
+{
+	if (strlen(src) >= size)
+		return ci_fail(e, CINFER_E_USAGE, "server.config", "%s is too long", what);
+	strcpy(dst, src);
+	return 0;
+}
+
+static int
+load_config(struct srv_config *c, const char *path, struct cinfer_err *e)
+{
+	static const char *const keys[] = { "listen", "platform", "sim_dir", "model", "kbs",
+		"kbs_cacert", "threads", "queue_max", "max_batch", "max_wait_ms", "max_body",
+		"rate_per_sec", NULL };
+	static const char *const mkeys[] = { "name", "path", "bundle", "key_resource", NULL };
+	uint8_t *buf = NULL;
+	size_t size = 0;
+	json_t *root = NULL, *v;
+	const char *s = NULL;
+	int64_t n;
+	int rc = -1;
+
+	if (ci_file_read(path, 1 << 20, &buf, &size, e) != 0 ||
+	    ci_json_parse(buf, size, "server.config", &root, e) != 0)
+		goto out;
+	if (!json_is_object(root) || ci_json_known_keys(root, keys, "server.config", path, e) != 0)
+		goto bad;
+#define STR(key, dst) do { s = NULL; \
+	if (ci_json_str(root, key, 0, &s, "server.config", e) < 0) goto out; \
+	if (s != NULL && copy_str(dst, sizeof(dst), s, key, e) != 0) goto out; } while (0)
+#define INT(key, dst) do { n = dst; \
+	if (ci_json_int(root, key, 0, &n, "server.config", e) < 0) goto out; \
+	if (n < 0 || n > INT_MAX) { ci_fail(e, CINFER_E_USAGE, "server.config", "%s out of range", key); goto out; } \
+	dst = (int)n; } while (0)
+	STR("listen", c->listen);
+	STR("platform", c->platform);
+	STR("sim_dir", c->sim_dir);
+	STR("kbs_cacert", c->kbs_cacert);
+	INT("threads", c->threads);
+	INT("queue_max", c->queue_max);
+	INT("max_batch", c->max_batch);
+	INT("max_wait_ms", c->max_wait_ms);
+	INT("rate_per_sec", c->rate_per_sec);
+	v = json_object_get(root, "model");
+	if (v != NULL) {
+		if (!json_is_object(v) || ci_json_known_keys(v, mkeys, "server.config", "model", e) != 0)
+			goto bad;
+		s = NULL;
+		if (ci_json_str(v, "name", 0, &s, "server.config", e) < 0 ||
+		    (s && copy_str(c->model_name, sizeof(c->model_name), s, "model.name", e) != 0))
+			goto out;
+		s = NULL;
+		if (ci_json_str(v, "path", 0, &s, "server.config", e) < 0 ||
+		    (s && copy_str(c->model_path, sizeof(c->model_path), s, "model.path", e) != 0))
+			goto out;
+		s = NULL;
+		if (ci_json_str(v, "bundle", 0, &s, "server.config", e) < 0 ||
+		    (s && copy_str(c->bundle_path, sizeof(c->bundle_path), s, "model.bundle", e) != 0))
+			goto out;
+		s = NULL;
+		if (ci_json_str(v, "key_resource", 0, &s, "server.config", e) < 0 ||
+		    (s && copy_str(c->kbs_resource, sizeof(c->kbs_resource), s, "model.key_resource", e) != 0))
+			goto out;
+	}
+	v = json_object_get(root, "kbs");
+	if (v != NULL) {
+		size_t i;
+		if (!json_is_array(v) || json_array_size(v) > SRV_KBS_MAX)
+			goto bad;
+		for (i = 0; i < json_array_size(v); i++) {
+			const char *u = json_string_value(json_array_get(v, i));
+			if (u == NULL || copy_str(c->kbs_url[i], sizeof(c->kbs_url[i]), u, "kbs", e) != 0)
+				goto bad;
+		}
+		c->kbs_count = i;
+	}
+#undef STR
+#undef INT
+	rc = 0;
+	goto out;
+bad:
+	ci_fail(e, CINFER_E_MALFORMED, "server.config", "%s: bad configuration", path);
+out:
+	json_decref(root);
+	ci_free(buf);
+	return rc;
+}
+
+int
+srv_attest(struct srv *s, const uint8_t report_data[64], struct cinfer_evidence *ev,
+    struct cinfer_err *e)
+{
+	if (strcmp(s->cfg.platform, "sim") == 0) {
+		struct cinfer_sim_attest_opts o = { .measurement = s->measurement };
+		return cinfer_sim_attest(s->cfg.sim_dir, report_data, &o, ev, e);
+	}
+	return ci_fail(e, CINFER_E_UNSUPPORTED, "server.attest",
+	    "platform \"%s\" has no attester in this build (use --sim DIR)", s->cfg.platform);
+}
+
+/* Keys, core dumps and memory: before anything secret exists. */
+static int
+harden(struct cinfer_err *e)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return ci_fail(e, CINFER_E_INTERNAL, STAGE, "cannot disable core dumps: %s",
+		    strerror(errno));
+	{
+		struct rlimit rl = { 0, 0 };
+		(void)setrlimit(RLIMIT_CORE, &rl);
+	}
+	/* OpenSSL keeps private key material in this locked, no-dump heap. */
+	if (CRYPTO_secure_malloc_init(1 << 20, 32) == 0)
+		ci_log(CI_LOG_WARN, STAGE, "OpenSSL secure heap unavailable; keys are in ordinary memory");
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+		ci_log(CI_LOG_WARN, STAGE, "mlockall refused (%s): memory may be swapped; raise "
+		    "RLIMIT_MEMLOCK in production", strerror(errno));
+	return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct srv *s = arg;
+
+	ci_log(CI_LOG_INFO, "server", "signal %d: stopping", (int)sig);
+	event_base_loopexit(s->base, NULL);
+}
+
+/* Reads the model into locked memory (plain ONNX: development only). */
+static int
+load_model(struct srv *s, struct cinfer_err *e)
+{
+	uint8_t *buf = NULL;
+	size_t size = 0;
+	int rc;
+
+	if (s->cfg.bundle_path[0] != '\0')
+		return ci_fail(e, CINFER_E_UNSUPPORTED, "server.unseal",
+		    "sealed bundles need a key broker (--kbs); not in this build yet");
+	if (s->cfg.model_path[0] == '\0') {
+		ci_log(CI_LOG_WARN, STAGE, "4/6 no model configured: serving attestation only");
+		return 0;
+	}
+	ci_log(CI_LOG_WARN, STAGE, "4/6 no key broker: loading a PLAIN model (development only)");
+	if (ci_file_read(s->cfg.model_path, (size_t)1 << 31, &buf, &size, e) != 0)
+		return -1;
+	rc = ci_secret_init(&s->model_plain, size, e);
+	if (rc == 0) {
+		memcpy(s->model_plain.p, buf, size);
+		ci_wipe(buf, size);
+	}
+	ci_free(buf);
+	if (rc != 0 || srv_infer_start(s, s->model_plain.p, s->model_plain.size, e) != 0)
+		return -1;
+	ci_log(CI_LOG_INFO, STAGE, "5/6 model \"%s\" loaded (%zu bytes, locked memory%s)",
+	    s->cfg.model_name, size, s->model_plain.locked ? "" : " NOT locked");
+	return 0;
+}
+
+static int
+boot(struct srv *s, const char *port_file, struct cinfer_err *e)
+{
+	uint8_t rd[64];
+	char exe[PATH_MAX], hex[97];
+	ssize_t n;
+
+	ci_log(CI_LOG_INFO, STAGE, "1/6 configuration read (platform %s)", s->cfg.platform);
+	if (harden(e) != 0)
+		return -1;
+	s->tls_key = ci_ec_keygen("P-256", e);
+	s->receipt_key = s->tls_key ? ci_ec_keygen("P-256", e) : NULL;
+	if (s->receipt_key == NULL)
+		return -1;
+	ci_log(CI_LOG_INFO, STAGE, "2/6 TLS and receipt keys generated in locked memory");
+	if (strcmp(s->cfg.platform, "sim") == 0) {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return ci_fail(e, CINFER_E_IO, STAGE, "cannot find my own binary");
+		exe[n] = '\0';
+		if (cinfer_sim_measure(exe, s->cfg.config_path[0] ? s->cfg.config_path : NULL,
+			s->measurement, e) != 0)
+			return -1;
+		s->measurement_size = 48;
+		ci_hex_encode(s->measurement, 48, hex);
+		ci_log(CI_LOG_WARN, STAGE, "SIMULATED platform: no hardware protection; "
+		    "measurement %s", hex);
+	}
+	{
+		EVP_PKEY *keys[] = { s->tls_key, s->receipt_key, NULL };
+		if (cinfer_bind_report_data(CINFER_BIND_TLS, NULL, 0, keys, rd, e) != 0 ||
+		    srv_attest(s, rd, &s->boot_evidence, e) != 0)
+			return -1;
+	}
+	ci_log(CI_LOG_INFO, STAGE, "3/6 evidence produced; report_data binds both keys");
+	if (load_model(s, e) != 0)
+		return -1;
+	s->cert = cinfer_ratls_cert_new(s->tls_key, s->receipt_key, &s->boot_evidence,
+	    ci_time_now(), e);
+	if (s->cert == NULL)
+		return -1;
+	if (srv_http_start(s, e) != 0)
+		return -1;
+	ci_log(CI_LOG_INFO, STAGE, "6/6 serving on https://%s (TLS 1.3, attested certificate)",
+	    s->cfg.listen);
+	if (port_file != NULL) {
+		const char *p = strrchr(s->cfg.listen, ':') + 1;
+		if (ci_file_write(port_file, p, strlen(p), 0644, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct srv s;
+	struct cinfer_err e = { 0 };
+	const char *config = NULL, *port_file = NULL;
+	int rc = 1;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.cfg.listen, sizeof(s.cfg.listen), "127.0.0.1:8443");
+	snprintf(s.cfg.platform, sizeof(s.cfg.platform), "auto");
+	snprintf(s.cfg.model_name, sizeof(s.cfg.model_name), "model");
+	s.cfg.threads = 1;
+	s.cfg.queue_max = 64;
+	s.cfg.max_batch = 8;
+	s.cfg.max_wait_ms = 2;
+	s.cfg.max_body = 4u << 20;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(help, stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+	}
+	if (config != NULL) {
+		if (copy_str(s.cfg.config_path, sizeof(s.cfg.config_path), config, "--config", &e) != 0 ||
+		    load_config(&s.cfg, config, &e) != 0)
+			goto fail;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--config") == 0) {
+			i++;
+		} else if (strcmp(a, "--log-json") == 0) {
+			ci_log_set_json(1);
+		} else if (v == NULL) {
+			fprintf(stderr, "cinferd: %s needs a value (see --help)\n", a);
+			return 2;
+		} else if (strcmp(a, "--listen") == 0) {
+			i++;
+			if (copy_str(s.cfg.listen, sizeof(s.cfg.listen), v, a, &e) != 0)
+				goto fail;
+		} else if (strcmp(a, "--sim") == 0) {
+			i++;
+			if (copy_str(s.cfg.sim_dir, sizeof(s.cfg.sim_dir), v, a, &e) != 0)
+				goto fail;
+			strcpy(s.cfg.platform, "sim");
+		} else if (strcmp(a, "--model") == 0) {
+			i++;
+			if (copy_str(s.cfg.model_path, sizeof(s.cfg.model_path), v, a, &e) != 0)
+				goto fail;
+		} else if (strcmp(a, "--model-name") == 0) {
+			i++;
+			if (copy_str(s.cfg.model_name, sizeof(s.cfg.model_name), v, a, &e) != 0)
+				goto fail;
+		} else if (strcmp(a, "--bundle") == 0) {
+			i++;
+			if (copy_str(s.cfg.bundle_path, sizeof(s.cfg.bundle_path), v, a, &e) != 0)
+				goto fail;
+		} else if (strcmp(a, "--kbs") == 0) {
+			i++;
+			if (s.cfg.kbs_count >= SRV_KBS_MAX || copy_str(s.cfg.kbs_url[s.cfg.kbs_count],
+				sizeof(s.cfg.kbs_url[0]), v, a, &e) != 0)
+				goto fail;
+			s.cfg.kbs_count++;
+		} else if (strcmp(a, "--kbs-cacert") == 0) {
+			i++;
+			if (copy_str(s.cfg.kbs_cacert, sizeof(s.cfg.kbs_cacert), v, a, &e) != 0)
+				goto fail;
+		} else if (strcmp(a, "--threads") == 0) {
+			i++;
+			s.cfg.threads = atoi(v);
+			if (s.cfg.threads < 1 || s.cfg.threads > 64) {
+				fprintf(stderr, "cinferd: --threads takes 1-64\n");
+				return 2;
+			}
+		} else if (strcmp(a, "--port-file") == 0) {
+			port_file = argv[++i];
+		} else {
+			fprintf(stderr, "cinferd: unknown option %s (see --help)\n", a);
+			return 2;
+		}
+	}
+	if (strcmp(s.cfg.platform, "auto") == 0 && s.cfg.sim_dir[0] != '\0')
+		strcpy(s.cfg.platform, "sim");
+	evthread_use_pthreads();
+	signal(SIGPIPE, SIG_IGN);
+	s.base = event_base_new();
+	if (s.base == NULL) {
+		ci_fail(&e, CINFER_E_NOMEM, STAGE, "event_base_new failed");
+		goto fail;
+	}
+	if (boot(&s, port_file, &e) != 0)
+		goto fail;
+	s.sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
+	s.sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
+	event_add(s.sigint, NULL);
+	event_add(s.sigterm, NULL);
+	event_base_dispatch(s.base);
+	rc = 0;
+	goto out;
+fail:
+	ci_log(CI_LOG_ERROR, e.stage ? e.stage : STAGE, "boot stopped: %s", e.msg);
+	fprintf(stderr, "cinferd: boot stopped at %s: %s\n", e.stage ? e.stage : STAGE, e.msg);
+out:
+	if (s.sigint)
+		event_free(s.sigint);
+	if (s.sigterm)
+		event_free(s.sigterm);
+	srv_infer_stop(&s);
+	if (s.http)
+		evhttp_free(s.http);
+	if (s.base)
+		event_base_free(s.base);
+	SSL_CTX_free(s.ssl_ctx);
+	X509_free(s.cert);
+	EVP_PKEY_free(s.tls_key);
+	EVP_PKEY_free(s.receipt_key);
+	cinfer_evidence_clear(&s.boot_evidence);
+	ci_secret_clear(&s.model_plain);
+	return rc;
+}
