@@ -4,6 +4,8 @@
  */
 #include "harness.h"
 
+#include <curl/curl.h>
+
 #include "crypto/crypto.h"
 #include "crypto/jose.h"
 
@@ -108,6 +110,66 @@ test_full_flow(void **state)
 	free(token);
 	assert_true(t_audit_has(&kbs, before, "attest", "accept", NULL));
 	assert_true(t_audit_has(&kbs, before, "release", "release", NULL));
+}
+
+static size_t
+sink(char *p, size_t size, size_t n, void *arg)
+{
+	json_t **j = arg;
+
+	*j = json_loadb(p, size * n, 0, NULL);
+	return size * n;
+}
+
+/* GET a resource with only the attestation token, no cookie. */
+static long
+get_with_token(const char *token, const char *path, json_t **body)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hd = NULL;
+	char url[512], auth[4096];
+	long st = 0;
+
+	*body = NULL;
+	snprintf(url, sizeof(url), "%s/kbs/v0/resource/%s", kbs.url, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	hd = curl_slist_append(hd, auth);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CAINFO, kbs.ca);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	curl_slist_free_all(hd);
+	curl_easy_cleanup(h);
+	return st;
+}
+
+static void
+test_bearer_token(void **state)
+{
+	struct t_ev ev = { .sim = sim };
+	struct cinfer_err e = { 0 };
+	uint8_t out[64];
+	size_t n = 0;
+	char *token = NULL, *forged;
+	json_t *b;
+
+	memcpy(ev.meas, m_good, 48);
+	assert_int_equal(fetch(&ev, out, &n, &token, &e), 0);
+	/* The token alone fetches the resource, still wrapped to the attested key. */
+	assert_int_equal(get_with_token(token, res, &b), 200);
+	assert_non_null(json_object_get(b, "encrypted_key"));
+	assert_non_null(json_object_get(b, "ciphertext"));
+	json_decref(b);
+	/* A token with a changed payload is refused. */
+	forged = strdup(token);
+	forged[strchr(forged, '.') - forged + 5] ^= 1;
+	assert_int_equal(get_with_token(forged, res, &b), 401);
+	json_decref(b);
+	free(forged);
+	free(token);
 }
 
 static void
@@ -428,6 +490,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_flow),
+		cmocka_unit_test(test_bearer_token),
 		cmocka_unit_test(test_rejected_measurement),
 		cmocka_unit_test(test_debug_bit),
 		cmocka_unit_test(test_report_data_not_binding),

@@ -127,6 +127,35 @@ test_jwe_round_trip_and_tamper(void **state)
 	}
 }
 
+/* Every allocation failure inside JWE decryption is NOMEM, and nothing leaks. */
+static void
+test_jwe_alloc_failures(void **state)
+{
+	struct cinfer_err e = { 0 };
+	EVP_PKEY *k = ci_ec_keygen("P-384", &e);
+	json_t *jwe = ci_jwe_encrypt(k, "secret", 6, &e);
+	size_t live = ci_alloc_live();
+
+	assert_non_null(jwe);
+	for (size_t n = 0;; n++) {
+		struct ci_secret s;
+		int rc;
+		cinfer_err_clear(&e);
+		ci_alloc_fail_after(n);
+		rc = ci_jwe_decrypt(k, jwe, &s, &e);
+		ci_alloc_fail_after(SIZE_MAX);
+		if (rc == 0) {
+			assert_memory_equal(s.p, "secret", 6);
+			ci_secret_clear(&s);
+			break;
+		}
+		assert_code(e, CINFER_E_NOMEM);
+	}
+	assert_int_equal(ci_alloc_live(), live);
+	json_decref(jwe);
+	EVP_PKEY_free(k);
+}
+
 static void
 test_aead_and_keywrap(void **state)
 {
@@ -189,6 +218,7 @@ main(void)
 		cmocka_unit_test(test_jwk_round_trip),
 		cmocka_unit_test(test_jwt_sign_verify),
 		cmocka_unit_test(test_jwe_round_trip_and_tamper),
+		cmocka_unit_test(test_jwe_alloc_failures),
 		cmocka_unit_test(test_aead_and_keywrap),
 		cmocka_unit_test(test_shamir),
 	};
