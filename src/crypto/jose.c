@@ -413,6 +413,11 @@ ci_concat_kdf(const uint8_t *z, size_t z_size, const char *alg_id, const uint8_t
 	if (out_size == 0 || out_size > 64 || z_size > 1024 || apu_size > 1024 ||
 	    apv_size > 1024 || strlen(alg_id) > 64)
 		return ci_fail(e, CINFER_E_USAGE, STAGE_JWE, "Concat KDF sizes");
+	/* ci_digest_parts stops at a NULL pointer: empty parties must not be NULL. */
+	if (apu == NULL)
+		apu = (const uint8_t *)"";
+	if (apv == NULL)
+		apv = (const uint8_t *)"";
 	be32(alen, (uint32_t)strlen(alg_id));
 	be32(ulen, (uint32_t)apu_size);
 	be32(vlen, (uint32_t)apv_size);
