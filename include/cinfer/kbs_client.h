@@ -82,6 +82,15 @@ int cinfer_kbs_fetch_bundle_key(const struct cinfer_bundle_info *info,
     uint8_t key[CINFER_SEAL_KEY_SIZE], struct cinfer_err *e)
     __attribute__((warn_unused_result));
 
+/*
+ * All of it for cinferd: reads the bundle header at path, fetches the key
+ * (cinfer_kbs_fetch_bundle_key), unseals into locked memory, wipes the key.
+ * cacert: one CA file for every broker, or NULL.
+ */
+int cinfer_kbs_unseal_bundle(const char *path, const char *cacert,
+    cinfer_kbs_evidence_fn evidence, void *arg, struct cinfer_unsealed *out,
+    struct cinfer_err *e) __attribute__((warn_unused_result));
+
 #ifdef __cplusplus
 }
 #endif

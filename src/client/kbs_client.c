@@ -97,13 +97,13 @@ cinfer_kbs_client_new(const struct cinfer_kbs_client_opts *o, struct cinfer_kbs_
 		return ci_fail(e, CINFER_E_USAGE, ST, "broker URL must start with https://");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return ci_fail(e, CINFER_E_INTERNAL, ST, "curl_global_init");
-	c = calloc(1, sizeof(*c));
+	c = ci_calloc(1, sizeof(*c));
 	if (c == NULL)
 		return ci_fail(e, CINFER_E_NOMEM, ST, "client");
-	c->url = strdup(o->url);
-	c->cacert = o->cacert ? strdup(o->cacert) : NULL;
-	c->admin = o->admin_token ? strdup(o->admin_token) : NULL;
-	c->tee = strdup(o->tee ? o->tee : "sample");
+	c->url = ci_strdup(o->url);
+	c->cacert = o->cacert ? ci_strdup(o->cacert) : NULL;
+	c->admin = o->admin_token ? ci_strdup(o->admin_token) : NULL;
+	c->tee = ci_strdup(o->tee ? o->tee : "sample");
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
 	c->fresh = o->fresh_connection;
 	c->h = curl_easy_init();
@@ -128,13 +128,13 @@ cinfer_kbs_client_free(struct cinfer_kbs_client *c)
 		curl_easy_cleanup(c->h);
 	if (c->admin != NULL) {
 		ci_wipe(c->admin, strlen(c->admin));
-		free(c->admin);
+		ci_free(c->admin);
 	}
-	free(c->url);
-	free(c->cacert);
-	free(c->tee);
+	ci_free(c->url);
+	ci_free(c->cacert);
+	ci_free(c->tee);
 	EVP_PKEY_free(c->tee_key);
-	free(c);
+	ci_free(c);
 }
 
 int
@@ -152,20 +152,24 @@ cinfer_kbs_request(struct cinfer_kbs_client *c, const char *method, const char *
 		*resp = NULL;
 	if (admin && c->admin == NULL)
 		return ci_fail(e, CINFER_E_USAGE, ST, "no admin token given");
-	if (asprintf(&url, "%s%s", c->url, path) < 0)
+	url = ci_alloc(strlen(c->url) + strlen(path) + 1);
+	if (url == NULL)
 		return ci_fail(e, CINFER_E_NOMEM, ST, "url");
+	snprintf(url, strlen(c->url) + strlen(path) + 1, "%s%s", c->url, path);
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (admin) {
-		if (asprintf(&auth, "Authorization: Bearer %s", c->admin) < 0) {
+		size_t an = strlen(c->admin) + 32;
+		auth = ci_alloc(an);
+		if (auth == NULL) {
 			ci_fail(e, CINFER_E_NOMEM, ST, "auth");
 			goto out;
 		}
+		snprintf(auth, an, "Authorization: Bearer %s", c->admin);
 		hdrs = curl_slist_append(hdrs, auth);
 	}
 	curl_easy_setopt(c->h, CURLOPT_URL, url);
-	curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L);	/* reset a previous POST body */
 	curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, method);
 	if (body != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
 		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body ? body : "");
@@ -208,10 +212,10 @@ out:
 	curl_slist_free_all(hdrs);
 	if (auth != NULL) {
 		ci_wipe(auth, strlen(auth));
-		free(auth);
+		ci_free(auth);
 	}
 	free(b.p);
-	free(url);
+	ci_free(url);
 	return rc;
 }
 
@@ -523,5 +527,27 @@ cinfer_kbs_fetch_bundle_key(const struct cinfer_bundle_info *info, const char *c
 	rc = 0;
 out:
 	ci_wipe(shares, sizeof(shares));
+	return rc;
+}
+
+int
+cinfer_kbs_unseal_bundle(const char *path, const char *cacert, cinfer_kbs_evidence_fn evidence,
+    void *arg, struct cinfer_unsealed *out, struct cinfer_err *e)
+{
+	struct cinfer_bundle_info *info = ci_calloc(1, sizeof(*info));
+	const char *cas[CINFER_SEAL_MAX_BROKERS];
+	uint8_t key[CINFER_SEAL_KEY_SIZE];
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (info == NULL)
+		return ci_fail(e, CINFER_E_NOMEM, ST, "bundle header");
+	for (size_t i = 0; i < CINFER_SEAL_MAX_BROKERS; i++)
+		cas[i] = cacert;
+	if (cinfer_bundle_read_header(path, info, e) == 0 &&
+	    cinfer_kbs_fetch_bundle_key(info, cas, evidence, arg, key, e) == 0)
+		rc = cinfer_unseal_file(path, key, out, e);
+	ci_wipe(key, sizeof(key));
+	ci_free(info);
 	return rc;
 }

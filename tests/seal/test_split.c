@@ -125,6 +125,20 @@ test_seal_one_broker(void **state)
 	assert_string_equal(info.key_id, "digits-1");
 	assert_int_equal(info.brokers[0].key_version, 1);
 	unseal_with(out, m_good, 1, NULL);
+	/* The one-call form cinferd uses. */
+	{
+		struct t_ev ev = { .sim = sim };
+		struct cinfer_unsealed u;
+		memcpy(ev.meas, m_good, 48);
+		if (cinfer_kbs_unseal_bundle(out, a.ca, t_evidence, &ev, &u, &e) != 0)
+			fail_msg("unseal bundle: %s", e.msg);
+		assert_int_equal(u.size, plain_size);
+		assert_memory_equal(u.data, plain, plain_size);
+		cinfer_unsealed_free(&u);
+		memcpy(ev.meas, m_other, 48);
+		assert_int_equal(cinfer_kbs_unseal_bundle(out, a.ca, t_evidence, &ev, &u, &e), -1);
+		assert_null(u.data);
+	}
 	/* Evidence with another measurement gets nothing. */
 	unseal_with(out, m_other, 0, "measurement_not_pinned");
 }
