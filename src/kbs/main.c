@@ -319,13 +319,11 @@ load_token_key(struct kbs_server *s, struct cinfer_err *e)
 	return 0;
 }
 
-static struct event_base *g_base;	/* for the signal handler only */
-
 static void
-on_signal(int sig)
+on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	if (g_base != NULL)
-		event_base_loopbreak(g_base);
+	ci_log(CI_LOG_INFO, ST, "signal %d: stopping", (int)sig);
+	event_base_loopexit(arg, NULL);
 }
 
 static int
@@ -382,6 +380,7 @@ main(int argc, char **argv)
 	struct cinfer_err e = { 0 };
 	char devdir[64] = "", tlsdir[KBS_PATH_MAX + 8], ca_path[KBS_PATH_MAX + 16] = "";
 	char token_b64[64] = "";
+	struct event *sig_int = NULL, *sig_term = NULL;
 	int opt, rc = 1;
 
 	if (argc >= 2 && strcmp(argv[1], "audit") == 0)	/* public */
@@ -540,9 +539,13 @@ main(int argc, char **argv)
 	}
 	fflush(stdout);
 	ci_wipe(token_b64, sizeof(token_b64));
-	g_base = s->base;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	sig_int = evsignal_new(s->base, SIGINT, on_signal, s->base);
+	sig_term = evsignal_new(s->base, SIGTERM, on_signal, s->base);
+	if (sig_int == NULL || sig_term == NULL || event_add(sig_int, NULL) != 0 ||
+	    event_add(sig_term, NULL) != 0) {
+		ci_fail(&e, CINFER_E_INTERNAL, ST, "signal handlers");
+		goto fail;
+	}
 	ci_log(CI_LOG_INFO, ST, "listening port=%d db=%s", s->port, c->db);
 	event_base_dispatch(s->base);
 	ci_log(CI_LOG_INFO, ST, "stopping");
@@ -552,6 +555,10 @@ fail:
 	fprintf(stderr, "cinfer-kbs: %s%s%s\n", e.stage ? e.stage : "", e.stage ? ": " : "",
 	    e.msg);
 out:
+	if (sig_int != NULL)
+		event_free(sig_int);
+	if (sig_term != NULL)
+		event_free(sig_term);
 	kbs_server_stop(s);
 	ci_free(s);
 	if (devdir[0] != '\0')
