@@ -1,7 +1,9 @@
 /* The admin API: never anonymous (bearer token compared in constant time). */
 #include <string.h>
 
+#include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/x509.h>
 
 #include "core/json.h"
 #include "crypto/crypto.h"
@@ -11,20 +13,41 @@
 #define VALUE_MAX (64u << 10)
 
 int
-kbs_admin_ok(struct kbs_server *s, struct evhttp_request *req)
+kbs_admin_ok(struct kbs_server *s, struct evhttp_request *req, char *who, size_t cap)
 {
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
 	uint8_t got[32];
-	int ok;
+	int ok = 0;
 
-	if (!s->have_admin_token || h == NULL || strncmp(h, "Bearer ", 7) != 0)	/* public */
-		return 0;
-	/* Hash first so the comparison is fixed-size and constant time. */
-	ci_sha256(h + 7, strlen(h + 7), got);
-	ok = ci_ct_eq(got, s->admin_token_hash, 32) == 0;
-	ci_wipe(got, sizeof(got));
-	return ok;
+	snprintf(who, cap, "-");
+	if (s->have_admin_token && h != NULL && strncmp(h, "Bearer ", 7) == 0) {	/* public */
+		/* Hash first so the comparison is fixed-size and constant time. */
+		ci_sha256(h + 7, strlen(h + 7), got);
+		ok = ci_ct_eq(got, s->admin_token_hash, 32) == 0;
+		ci_wipe(got, sizeof(got));
+		if (ok) {
+			snprintf(who, cap, "token");
+			return 1;
+		}
+	}
+	if (s->cfg.admin_client_ca[0] != '\0') {
+		struct evhttp_connection *c = evhttp_request_get_connection(req);
+		struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+		SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+		X509 *peer = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+
+		/* The handshake verified it against --admin-client-ca. */
+		if (peer != NULL && SSL_get_verify_result(ssl) == X509_V_OK) {
+			char cn[64] = "?";
+			X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn,
+			    sizeof(cn));
+			ci_str_mask(cn);
+			snprintf(who, cap, "cert:%s", cn);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -70,18 +93,18 @@ kbs_handle_admin(struct kbs_server *s, struct evhttp_request *req, const char *r
 	struct kbs_path p;
 	uint8_t *body = NULL;
 	size_t size = 0;
-	char client[64], who[80];
+	char client[64], who[160], cred[80];
 	uint32_t v = 0;
 
 	kbs_client(req, client, sizeof(client));
-	snprintf(who, sizeof(who), "admin@%s", client);
-	if (!kbs_admin_ok(s, req)) {
+	if (!kbs_admin_ok(s, req, cred, sizeof(cred))) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 		    "Bearer realm=\"cinfer-kbs admin\"");
 		kbs_reply_error(req, 401, NULL, "unauthorized", "admin API needs the bearer token");
 		ci_log(CI_LOG_WARN, ST, "admin request without a valid token client=%s", client);
 		return;
 	}
+	snprintf(who, sizeof(who), "admin(%s)@%s", cred, client);
 	body = kbs_body(req, &size);
 	if (body == NULL) {
 		kbs_reply_error(req, 503, NULL, "no_memory", "");

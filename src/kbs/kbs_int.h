@@ -21,6 +21,7 @@ struct kbs_config {
 	char db[KBS_PATH_MAX];
 	char master_key[KBS_PATH_MAX];	/* default: <db>.master */
 	char admin_token_file[KBS_PATH_MAX];
+	char admin_client_ca[KBS_PATH_MAX];	/* client certificates from this CA are admins */
 	char tls_cert[KBS_PATH_MAX];	/* default: generated under <db>.tls/ */
 	char tls_key[KBS_PATH_MAX];
 	char sim_dir[KBS_PATH_MAX];	/* trust the simulated platform rooted here */
@@ -102,7 +103,9 @@ void kbs_handle_attest(struct kbs_server *s, struct evhttp_request *req);
 void kbs_handle_resource(struct kbs_server *s, struct evhttp_request *req, const char *rest);
 
 /* admin.c */
-int kbs_admin_ok(struct kbs_server *s, struct evhttp_request *req);
+/* 1 if the request carries the admin token or a client certificate from the admin CA;
+ * who gets "token" or the certificate's subject CN. */
+int kbs_admin_ok(struct kbs_server *s, struct evhttp_request *req, char *who, size_t cap);
 void kbs_handle_admin(struct kbs_server *s, struct evhttp_request *req, const char *rest);
 int kbs_policy_install(struct kbs_server *s, const uint8_t *doc, size_t size, int persist,
     const char *client, struct cinfer_err *e);
@@ -110,6 +113,8 @@ int kbs_policy_install(struct kbs_server *s, const uint8_t *doc, size_t size, in
 /* tls.c */
 /* Makes ca.pem, cert.pem, key.pem in dir if missing (CN=127.0.0.1, SAN IP and localhost). */
 int kbs_tls_generate(const char *dir, struct cinfer_err *e);
-SSL_CTX *kbs_tls_ctx(const char *cert, const char *key, struct cinfer_err *e);
+/* client_ca: request client certificates and verify them against it (or NULL). */
+SSL_CTX *kbs_tls_ctx(const char *cert, const char *key, const char *client_ca,
+    struct cinfer_err *e);
 
 #endif

@@ -74,7 +74,9 @@ static const char usage[] =
     "  --db FILE                SQLite store, one file, WAL (default ./cinfer-kbs.db)\n"
     "  --master-key FILE        32-byte key sealing stored secrets (default <db>.master,\n"
     "                           created 0600 if missing; keep it off the database's disk)\n"
-    "  --admin-token-file FILE  bearer token for the admin API (without it, no admin API)\n"
+    "  --admin-token-file FILE  bearer token for the admin API\n"
+    "  --admin-client-ca FILE   or: TLS client certificates issued by this CA are admins\n"
+    "                           (with neither, the admin API is off)\n"
     "  --tls-cert FILE          server certificate chain, PEM (default: generated local CA\n"
     "  --tls-key FILE           and certificate under <db>.tls/)\n"
     "  --sim DIR                trust simulated evidence rooted in DIR (cinfer dev init)\n"
@@ -92,7 +94,7 @@ static const char usage[] =
     "  --version                print the version\n";
 
 enum {
-	O_CONFIG = 256, O_LISTEN, O_DB, O_MASTER, O_ADMIN, O_CERT, O_KEY, O_SIM, O_ROOTS,
+	O_CONFIG = 256, O_LISTEN, O_DB, O_MASTER, O_ADMIN, O_ADMIN_CA, O_CERT, O_KEY, O_SIM, O_ROOTS,
 	O_POLICY, O_NONCE_TTL, O_TOKEN_TTL, O_DRAIN, O_MAX_SESS, O_MAX_BODY, O_RATE, O_BURST,
 	O_LOG_JSON, O_DEV, O_DEV_PIN, O_VERSION
 };
@@ -103,6 +105,7 @@ static const struct option longopts[] = {
 	{ "db", required_argument, NULL, O_DB },
 	{ "master-key", required_argument, NULL, O_MASTER },
 	{ "admin-token-file", required_argument, NULL, O_ADMIN },
+	{ "admin-client-ca", required_argument, NULL, O_ADMIN_CA },
 	{ "tls-cert", required_argument, NULL, O_CERT },
 	{ "tls-key", required_argument, NULL, O_KEY },
 	{ "sim", required_argument, NULL, O_SIM },
@@ -167,6 +170,7 @@ apply(struct kbs_config *c, int opt, const char *v)
 	case O_DB: return set_str(c->db, sizeof(c->db), v, name);
 	case O_MASTER: return set_str(c->master_key, sizeof(c->master_key), v, name);
 	case O_ADMIN: return set_str(c->admin_token_file, sizeof(c->admin_token_file), v, name);
+	case O_ADMIN_CA: return set_str(c->admin_client_ca, sizeof(c->admin_client_ca), v, name);
 	case O_CERT: return set_str(c->tls_cert, sizeof(c->tls_cert), v, name);
 	case O_KEY: return set_str(c->tls_key, sizeof(c->tls_key), v, name);
 	case O_SIM: return set_str(c->sim_dir, sizeof(c->sim_dir), v, name);
@@ -479,9 +483,10 @@ main(int argc, char **argv)
 		goto fail;
 	if (c->admin_token_file[0] != '\0' && load_admin_token(s, c->admin_token_file, &e) != 0)
 		goto fail;
-	if (!s->have_admin_token)
-		ci_log(CI_LOG_WARN, ST, "no --admin-token-file: the admin API is disabled");
-	s->ssl = kbs_tls_ctx(c->tls_cert, c->tls_key, &e);
+	if (!s->have_admin_token && c->admin_client_ca[0] == '\0')
+		ci_log(CI_LOG_WARN, ST, "no --admin-token-file or --admin-client-ca: the admin API "
+		    "is disabled");
+	s->ssl = kbs_tls_ctx(c->tls_cert, c->tls_key, c->admin_client_ca, &e);
 	if (s->ssl == NULL)
 		goto fail;
 	/* Policy: the stored one, else --policy, else (dev) the sim policy. */

@@ -143,8 +143,15 @@ out:
 	return rc;
 }
 
+/* The handshake never fails on a client certificate; SSL_get_verify_result says. */
+static int
+accept_any(int ok, X509_STORE_CTX *ctx)
+{
+	return 1;
+}
+
 SSL_CTX *
-kbs_tls_ctx(const char *cert, const char *key, struct cinfer_err *e)
+kbs_tls_ctx(const char *cert, const char *key, const char *client_ca, struct cinfer_err *e)
 {
 	SSL_CTX *c = SSL_CTX_new(TLS_server_method());
 
@@ -155,6 +162,17 @@ kbs_tls_ctx(const char *cert, const char *key, struct cinfer_err *e)
 		ci_ossl_fail(e, CINFER_E_IO, ST, "TLS certificate or key");
 		SSL_CTX_free(c);
 		return NULL;
+	}
+	if (client_ca != NULL && client_ca[0] != '\0') {
+		/* Ask for a certificate but let attesters (who have none) in: only the
+		 * admin API looks at it, and only if it verified against client_ca. */
+		if (SSL_CTX_load_verify_locations(c, client_ca, NULL) != 1) {
+			ci_ossl_fail(e, CINFER_E_IO, ST, "--admin-client-ca");
+			SSL_CTX_free(c);
+			return NULL;
+		}
+		SSL_CTX_set_verify(c, SSL_VERIFY_PEER, accept_any);
+		SSL_CTX_set_client_CA_list(c, SSL_load_client_CA_file(client_ca));
 	}
 	SSL_CTX_set_options(c, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);

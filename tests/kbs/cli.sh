@@ -50,4 +50,36 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ca" "$url/kbs/v0/admin/
 grep -q "$tok" "$work/devlog" && fail "admin token in the log"
 kill "$pid"; wait "$pid" || fail "dev unclean exit"; pid=
 [ ! -e "$store" ] || fail "dev store $store left behind"
+# Admin by TLS client certificate (--admin-client-ca), no token file at all.
+mk() {  # mk NAME CA_PREFIX: a client key+cert signed by CA_PREFIX (or self-signed CA if none)
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=$1" -keyout "$work/$1.key" -out "$work/$1.pem" 2>/dev/null
+}
+mk adminca; mk rogueca
+for who in ops:adminca mallory:rogueca; do
+  n=${who%%:*}; ca=${who##*:}
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$n" \
+    -keyout "$work/$n.key" -out "$work/$n.csr" 2>/dev/null
+  openssl x509 -req -in "$work/$n.csr" -CA "$work/$ca.pem" -CAkey "$work/$ca.key" \
+    -CAcreateserial -days 2 -out "$work/$n.pem" 2>/dev/null
+done
+mkdir "$work/mtls"
+"$KBS" --listen 127.0.0.1:0 --db "$work/mtls/kbs.db" --admin-client-ca "$work/adminca.pem" \
+  >"$work/mout" 2>"$work/mlog" &
+pid=$!
+for _ in $(seq 100); do grep -q '^CA certificate:' "$work/mout" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/^URL: //p' "$work/mout"); ca=$(sed -n 's/^CA certificate: //p' "$work/mout")
+put() { curl -s -o "$work/resp" -w '%{http_code}' --cacert "$ca" "$@" -X PUT \
+  --data-binary 'k3y-value' "$url/kbs/v0/admin/resource/a/b/c"; }
+[ "$(put --cert "$work/ops.pem" --key "$work/ops.key")" = 200 ] || fail "admin cert refused: $(cat "$work/resp")"
+grep -q '"version":1' "$work/resp" || fail "put reply: $(cat "$work/resp")"
+[ "$(put)" = 401 ] || fail "no cert accepted"
+[ "$(put --cert "$work/mallory.pem" --key "$work/mallory.key")" = 401 ] || fail "rogue cert accepted"
+# Attesters without certificates still get in.
+curl -sf --cacert "$ca" -X POST -d '{"version":"0.1.0","tee":"x"}' "$url/kbs/v0/auth" |
+  grep -q nonce || fail "auth without a client certificate"
+kill "$pid"; wait "$pid" || fail "mtls unclean exit"; pid=
+"$KBS" audit verify --db "$work/mtls/kbs.db" | grep -q 'OK: 1 records' || fail "audit of the cert put"
+sqlite3 "$work/mtls/kbs.db" "SELECT client FROM audit" | grep -q 'admin(cert:ops)@127.0.0.1' ||
+  fail "audit does not name the certificate"
 echo "cli ok"
