@@ -330,24 +330,29 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
+static const char audit_usage[] = "usage: cinfer-kbs audit verify --db FILE [--anchor HEX]\n";
+
 static int
 audit_main(int argc, char **argv)
 {
 	struct cinfer_err e = { 0 };
-	const char *db = NULL;
+	const char *db = NULL, *anchor_hex = NULL;
+	uint8_t anchor[32], head[32];
+	char head_hex[65];
+	size_t n_anchor = 0;
 	uint64_t n = 0;
 
 	if (argc < 2 || strcmp(argv[1], "verify") != 0) {	/* public */
-		fprintf(stderr, "usage: cinfer-kbs audit verify --db FILE\n");
+		fputs(audit_usage, stderr);
 		return 2;
 	}
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)	/* public */
 			db = argv[++i];
-		else if (strncmp(argv[i], "--db=", 5) == 0)	/* public */
-			db = argv[i] + 5;
+		else if (strcmp(argv[i], "--anchor") == 0 && i + 1 < argc)	/* public */
+			anchor_hex = argv[++i];
 		else {
-			fprintf(stderr, "usage: cinfer-kbs audit verify --db FILE\n");
+			fputs(audit_usage, stderr);
 			return 2;
 		}
 	}
@@ -355,12 +360,18 @@ audit_main(int argc, char **argv)
 		fprintf(stderr, "cinfer-kbs audit verify: --db FILE is required\n");
 		return 2;
 	}
-	if (kbs_audit_verify(db, &n, &e) != 0) {
+	if (anchor_hex != NULL && (ci_hex_decode(anchor_hex, strlen(anchor_hex), anchor,
+	    sizeof(anchor), &n_anchor, &e) != 0 || n_anchor != 32)) {
+		fprintf(stderr, "cinfer-kbs audit verify: --anchor wants 64 hex digits\n");
+		return 2;
+	}
+	if (kbs_audit_verify(db, anchor_hex ? anchor : NULL, &n, head, &e) != 0) {
 		printf("audit chain BROKEN after %llu good records: %s\n", (unsigned long long)n,
 		    e.msg);
 		return 1;
 	}
-	printf("audit chain OK: %llu records\n", (unsigned long long)n);
+	ci_hex_encode(head, 32, head_hex);
+	printf("audit chain OK: %llu records\nhead %s\n", (unsigned long long)n, head_hex);
 	return 0;
 }
 

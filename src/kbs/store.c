@@ -250,8 +250,10 @@ kbs_audit_append(struct kbs_store *s, int64_t at, const char *event, const char 
 }
 
 int
-kbs_audit_verify(const char *path, uint64_t *count, struct cinfer_err *e)
+kbs_audit_verify(const char *path, const uint8_t *anchor, uint64_t *count, uint8_t head[32],
+    struct cinfer_err *e)
 {
+	int anchored = anchor == NULL;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
 	uint8_t prev[32] = { 0 }, h[32];
@@ -295,6 +297,8 @@ kbs_audit_verify(const char *path, uint64_t *count, struct cinfer_err *e)
 			goto out;
 		}
 		memcpy(prev, h, 32);
+		if (anchor != NULL && memcmp(h, anchor, 32) == 0)	/* public */
+			anchored = 1;
 		want++;
 		(*count)++;
 	}
@@ -302,8 +306,14 @@ kbs_audit_verify(const char *path, uint64_t *count, struct cinfer_err *e)
 		ci_fail(e, CINFER_E_IO, ST_AUDIT, "%s", sqlite3_errmsg(db));
 		goto out;
 	}
+	if (!anchored) {
+		ci_fail(e, CINFER_E_CRYPTO, ST_AUDIT, "the anchored record is not in the chain "
+		    "(records were removed or the chain was rewritten)");
+		goto out;
+	}
 	rc = 0;
 out:
+	memcpy(head, prev, 32);
 	sqlite3_finalize(q);
 	sqlite3_close_v2(db);
 	return rc;

@@ -24,8 +24,14 @@ void kbs_store_close(struct kbs_store *s);
 /* Appends one audit record (own transaction). detail: JSON text. */
 CI_MUST_CHECK int kbs_audit_append(struct kbs_store *s, int64_t at, const char *event,
     const char *client, const char *detail, struct cinfer_err *e);
-/* Checks the whole chain of the database at path; *count records. */
-CI_MUST_CHECK int kbs_audit_verify(const char *path, uint64_t *count, struct cinfer_err *e);
+/*
+ * Checks the whole chain of the database at path; *count records, head
+ * gets the last record's hash. anchor (or NULL): a hash recorded earlier
+ * (e.g. copied elsewhere); the chain must contain it, which also catches
+ * the removal of the newest records back past it.
+ */
+CI_MUST_CHECK int kbs_audit_verify(const char *path, const uint8_t *anchor, uint64_t *count,
+    uint8_t head[32], struct cinfer_err *e);
 
 /*
  * Adds a new active version of a resource (value NULL: 32 random bytes);

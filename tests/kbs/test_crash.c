@@ -191,8 +191,35 @@ test_audit_tamper_detected(void **state)
 	    NULL, NULL), SQLITE_OK);
 	assert_int_equal(audit_verify(db2, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "BROKEN"));
-	/* Changing a timestamp. */
+	/* Cutting off the newest records is invisible to the chain alone, but not to an
+	 * anchor: the head hash copied elsewhere earlier. */
 	sqlite3_close(db);
+	snprintf(cmd, sizeof(cmd), "cp '%s/kbs.db' '%s'", dir, db2);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(audit_verify(db2, out, sizeof(out)), 0);
+	{
+		char *h = strstr(out, "head "), anchor[65], vcmd[9000];
+		FILE *p;
+		size_t k;
+		int st;
+		assert_non_null(h);
+		memcpy(anchor, h + 5, 64);
+		anchor[64] = '\0';
+		assert_int_equal(sqlite3_open(db2, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "DELETE FROM audit WHERE seq > 4", NULL, NULL,
+		    NULL), SQLITE_OK);
+		sqlite3_close(db);
+		assert_int_equal(audit_verify(db2, out, sizeof(out)), 0);
+		snprintf(vcmd, sizeof(vcmd), "'%s' audit verify --db '%s' --anchor %s 2>&1",
+		    t_bin("cinfer-kbs"), db2, anchor);
+		p = popen(vcmd, "r");
+		k = fread(out, 1, sizeof(out) - 1, p);
+		out[k] = '\0';
+		st = pclose(p);
+		assert_int_equal(WEXITSTATUS(st), 1);
+		assert_non_null(strstr(out, "anchored record is not in the chain"));
+	}
+	/* Changing a timestamp. */
 	snprintf(cmd, sizeof(cmd), "cp '%s/kbs.db' '%s'", dir, db2);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(sqlite3_open(db2, &db), SQLITE_OK);
