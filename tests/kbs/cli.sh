@@ -74,12 +74,19 @@ put() { curl -s -o "$work/resp" -w '%{http_code}' --cacert "$ca" "$@" -X PUT \
 [ "$(put --cert "$work/ops.pem" --key "$work/ops.key")" = 200 ] || fail "admin cert refused: $(cat "$work/resp")"
 grep -q '"version":1' "$work/resp" || fail "put reply: $(cat "$work/resp")"
 [ "$(put)" = 401 ] || fail "no cert accepted"
+# Trustee-style registration (POST to the resource path) is an admin put too.
+code=$(curl -s -o "$work/resp" -w '%{http_code}' --cacert "$ca" --cert "$work/ops.pem" \
+  --key "$work/ops.key" -X POST --data-binary 'v2' "$url/kbs/v0/resource/a/b/c")
+[ "$code" = 200 ] && grep -q '"version":2' "$work/resp" || fail "POST registration: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ca" -X POST --data-binary 'x' \
+  "$url/kbs/v0/resource/a/b/c")
+[ "$code" = 401 ] || fail "anonymous POST registration: $code"
 [ "$(put --cert "$work/mallory.pem" --key "$work/mallory.key")" = 401 ] || fail "rogue cert accepted"
 # Attesters without certificates still get in.
 curl -sf --cacert "$ca" -X POST -d '{"version":"0.1.0","tee":"x"}' "$url/kbs/v0/auth" |
   grep -q nonce || fail "auth without a client certificate"
 kill "$pid"; wait "$pid" || fail "mtls unclean exit"; pid=
-"$KBS" audit verify --db "$work/mtls/kbs.db" | grep -q 'OK: 1 records' || fail "audit of the cert put"
+"$KBS" audit verify --db "$work/mtls/kbs.db" | grep -q 'OK: 2 records' || fail "audit of the cert put"
 sqlite3 "$work/mtls/kbs.db" "SELECT client FROM audit" | grep -q 'admin(cert:ops)@127.0.0.1' ||
   fail "audit does not name the certificate"
 echo "cli ok"

@@ -121,6 +121,52 @@ test_attest_refusals(void **state)
 	    "\"init-data\":{\"a\":1}}", CINFER_E_UNSUPPORTED);
 }
 
+/* Key order and spacing of runtime-data do not matter: the binding is canonical. */
+static void
+test_runtime_data_canonical(void **state)
+{
+	size_t n;
+	uint8_t *b = corpus("kbs_request/attest.json", &n);
+	json_t *j = json_loadb((const char *)b + 1, n - 1, 0, NULL), *rd, *ev;
+	struct kbs_attest_req r;
+	struct cinfer_err e = { 0 };
+	const char *nonce;
+	char *pk, *want, body[16384];
+	char *evs;
+
+	assert_non_null(j);
+	rd = json_object_get(j, "runtime-data");
+	ev = json_object_get(j, "tee-evidence");
+	nonce = json_string_value(json_object_get(rd, "nonce"));
+	pk = ci_json_dump(json_object_get(rd, "tee-pubkey"), 0);
+	want = cinfer_kbs_runtime_data(nonce, pk, &e);
+	assert_non_null(want);
+	evs = ci_json_dump(ev, 0);
+	/* tee-pubkey first, keys of the JWK reversed, spaces everywhere. */
+	snprintf(body, sizeof(body), "{ \"tee-evidence\" : %s , \"runtime-data\" : { "
+	    "\"tee-pubkey\" : { \"y\" : \"%s\", \"x\" : \"%s\", \"kty\" : \"EC\", "
+	    "\"crv\" : \"P-256\" }, \"nonce\" : \"%s\" } }", evs,
+	    json_string_value(json_object_get(json_object_get(rd, "tee-pubkey"), "y")),
+	    json_string_value(json_object_get(json_object_get(rd, "tee-pubkey"), "x")), nonce);
+	assert_int_equal(kbs_req_attest(body, strlen(body), &r, &e), 0);
+	assert_string_equal(r.runtime_data, want);
+	/* And the evidence in the corpus was made for exactly this binding. */
+	{
+		uint8_t rdata[64];
+		cinfer_kbs_report_data(nonce, want, strlen(want), rdata);
+		/* The corpus' sim root is gone; compare the raw report_data field instead
+		 * (SNP layout: offset 0x50). */
+		assert_true(r.ev.evidence_size > 0x50 + 64);
+		assert_memory_equal(r.ev.evidence + 0x50, rdata, 64);
+	}
+	kbs_attest_req_clear(&r);
+	free(want);
+	ci_free(pk);
+	ci_free(evs);
+	json_decref(j);
+	ci_free(b);
+}
+
 static void
 test_paths_and_small_parsers(void **state)
 {
@@ -168,6 +214,7 @@ main(void)
 		cmocka_unit_test(test_attest_body_alloc_failures),
 		cmocka_unit_test(test_bundle_alloc_failures),
 		cmocka_unit_test(test_attest_refusals),
+		cmocka_unit_test(test_runtime_data_canonical),
 		cmocka_unit_test(test_paths_and_small_parsers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
