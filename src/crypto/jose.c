@@ -76,10 +76,11 @@ pkey_from_xy(const struct curve *c, const uint8_t *x, const uint8_t *y, struct c
 	memcpy(pt + 1, x, c->size);
 	memcpy(pt + 1 + c->size, y, c->size);
 	b = OSSL_PARAM_BLD_new();
-	if (b == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, c->group, 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * c->size) != 1 ||
-	    (params = OSSL_PARAM_BLD_to_param(b)) == NULL) {
+	if (b != NULL &&
+	    OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, c->group, 0) == 1 &&
+	    OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * c->size) == 1)
+		params = OSSL_PARAM_BLD_to_param(b);
+	if (params == NULL) {
 		ci_ossl_fail(e, CINFER_E_NOMEM, STAGE_JWK, "building key parameters");
 		goto out;
 	}
@@ -239,10 +240,16 @@ ci_jws_sign(EVP_PKEY *key, const char *typ, const char *kid, const void *payload
 		return NULL;
 	}
 	h = json_pack("{s:s}", "alg", c->alg);
-	if (h == NULL || (typ != NULL && json_object_set_new(h, "typ", json_string(typ)) != 0) ||
-	    (kid != NULL && json_object_set_new(h, "kid", json_string(kid)) != 0) ||
-	    (hs = ci_json_dump(h, 0)) == NULL || (h64 = ci_b64url_new(hs, strlen(hs))) == NULL ||
-	    (p64 = ci_b64url_new(payload, size)) == NULL) {
+	if (h != NULL && typ != NULL)
+		json_object_set_new(h, "typ", json_string(typ));
+	if (h != NULL && kid != NULL)
+		json_object_set_new(h, "kid", json_string(kid));
+	hs = h ? ci_json_dump(h, 0) : NULL;
+	h64 = hs ? ci_b64url_new(hs, strlen(hs)) : NULL;
+	p64 = ci_b64url_new(payload, size);
+	if (h64 == NULL || p64 == NULL ||
+	    (typ != NULL && json_object_get(h, "typ") == NULL) ||
+	    (kid != NULL && json_object_get(h, "kid") == NULL)) {
 		ci_fail(e, CINFER_E_NOMEM, STAGE_JWS, "building JWS");
 		goto out;
 	}
@@ -494,9 +501,10 @@ ci_jwe_encrypt(EVP_PKEY *recipient, const void *pt, size_t size, struct cinfer_e
 	if (epk == NULL)
 		goto out;
 	hdr = json_pack("{s:s, s:s, s:O}", "alg", JWE_ALG, "enc", JWE_ENC, "epk", epk);
-	if (hdr == NULL || (hs = ci_json_dump(hdr, 0)) == NULL ||
-	    (h64 = ci_b64url_new(hs, strlen(hs))) == NULL ||
-	    (ct = ci_alloc(size + 1)) == NULL) {
+	hs = hdr ? ci_json_dump(hdr, 0) : NULL;
+	h64 = hs ? ci_b64url_new(hs, strlen(hs)) : NULL;
+	ct = ci_alloc(size + 1);
+	if (h64 == NULL || ct == NULL) {
 		ci_fail(e, CINFER_E_NOMEM, STAGE_JWE, "building JWE");
 		goto out;
 	}

@@ -412,7 +412,8 @@ kbs_handle_resource(struct kbs_server *s, struct evhttp_request *req, const char
 		goto out;
 	}
 	jwe = ci_jwe_encrypt(pub, val.p, val.size, &e);
-	if (jwe == NULL || (out = ci_json_dump(jwe, 0)) == NULL) {
+	out = jwe ? ci_json_dump(jwe, 0) : NULL;
+	if (out == NULL) {
 		kbs_reply_error(req, 503, NULL, "internal", "cannot encrypt the response");
 		goto out;
 	}

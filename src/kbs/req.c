@@ -116,8 +116,8 @@ kbs_req_attest(const void *p, size_t size, struct kbs_attest_req *out, struct ci
 	/* Canonical forms: what the evidence's report_data must bind. */
 	out->tee_pubkey_jwk = ci_json_dump(pk, 0);
 	canon = json_pack("{s:s, s:O}", "nonce", out->nonce, "tee-pubkey", pk);
-	if (out->tee_pubkey_jwk == NULL || canon == NULL ||
-	    (out->runtime_data = ci_json_dump(canon, 0)) == NULL) {
+	out->runtime_data = canon ? ci_json_dump(canon, 0) : NULL;
+	if (out->tee_pubkey_jwk == NULL || out->runtime_data == NULL) {
 		ci_fail(e, CINFER_E_NOMEM, ST, "runtime-data");
 		goto out;
 	}

@@ -358,8 +358,12 @@ kbs_store_put(struct kbs_store *s, const char *path, const uint8_t *value, size_
 	if (exec(s, "BEGIN IMMEDIATE", e) != 0)
 		goto out;
 	if (sqlite3_prepare_v2(s->db, "SELECT COALESCE(MAX(version), 0) FROM resources WHERE "
-	    "path = ?", -1, &q, NULL) != SQLITE_OK || (sqlite3_bind_text(q, 1, path, -1,
-	    SQLITE_STATIC), sqlite3_step(q)) != SQLITE_ROW) {
+	    "path = ?", -1, &q, NULL) != SQLITE_OK) {
+		db_fail(s, e, "version");
+		goto fail;
+	}
+	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_ROW) {
 		db_fail(s, e, "version");
 		goto fail;
 	}
