@@ -24,17 +24,19 @@ extern "C" {
 
 #define CINFER_KBS_PROTOCOL_VERSION "0.1.0"
 #define CINFER_KBS_COOKIE "kbs-session-id"
-#define CINFER_KBS_BIND_CONTEXT "cinfer kbs v1"
+#define CINFER_KBS_BIND_CONTEXT "cinfer kbs v1"	/* = CINFER_BIND_KBS of channel.h */
 #define CINFER_KBS_NAME_MAX 64	/* repo, type and tag: [A-Za-z0-9._-]{1,64} */
 #define CINFER_KBS_MODEL_REPO "cinfer"
 #define CINFER_KBS_MODEL_TYPE "model-key"
 
 /*
- * The report_data the evidence must carry:
- *   SHA-512("cinfer kbs v1" || nonce || SHA-256(runtime_data))
- * where nonce is the challenge string as sent and runtime_data the
- * canonical JSON of {"nonce","tee-pubkey"} (sorted keys, no spaces, as
- * produced by cinfer_kbs_runtime_data).
+ * The report_data the evidence must carry, in the framing of
+ * cinfer_bind_report_data (channel.h) with context CINFER_BIND_KBS:
+ *   SHA-512("cinfer kbs v1" || 0x00 || be32(len(nonce)) || nonce ||
+ *           SHA-256(runtime_data))
+ * where nonce is the challenge string as sent (its ASCII bytes) and
+ * runtime_data the canonical JSON of {"nonce","tee-pubkey"} (sorted keys,
+ * no spaces, as produced by cinfer_kbs_runtime_data).
  */
 void cinfer_kbs_report_data(const char *nonce, const char *runtime_data,
     size_t runtime_data_size, uint8_t out[64]);

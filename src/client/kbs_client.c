@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include "cinfer/channel.h"
 #include "cinfer/kbs_client.h"
 #include "core/json.h"
 #include "crypto/crypto.h"
@@ -16,14 +17,12 @@ void
 cinfer_kbs_report_data(const char *nonce, const char *runtime_data, size_t size,
     uint8_t out[64])
 {
-	uint8_t h[CI_SHA256_SIZE];
-	const struct ci_part parts[] = {
-		{ CINFER_KBS_BIND_CONTEXT, sizeof(CINFER_KBS_BIND_CONTEXT) - 1 },
-		{ nonce, strlen(nonce) }, { h, sizeof(h) }, { NULL, 0 }
-	};
+	uint8_t h[1][CI_SHA256_SIZE];
 
-	ci_sha256(runtime_data, size, h);
-	if (ci_digest_parts(EVP_sha512(), parts, out, NULL) != 0)
+	/* The project-wide framing of channel.h with the KBS context. */
+	ci_sha256(runtime_data, size, h[0]);
+	if (cinfer_bind_report_data_hashed(CINFER_BIND_KBS, (const uint8_t *)nonce, strlen(nonce),
+	    (const uint8_t (*)[32])h, 1, out, NULL) != 0)
 		memset(out, 0, 64);	/* cannot match any evidence */
 }
 

@@ -241,8 +241,8 @@ kbs_handle_attest(struct kbs_server *s, struct evhttp_request *req)
 	json_object_set_new(detail, "debug", json_boolean(claims->debug));
 	cinfer_kbs_report_data(ar.nonce, ar.runtime_data, strlen(ar.runtime_data), expected);
 	if (claims->report_data_size != 64 || ci_ct_eq(claims->report_data, expected, 64) != 0)
-		add_reason(reasons, "runtime_data_not_bound", 0, "report_data is not SHA-512(\""
-		    CINFER_KBS_BIND_CONTEXT "\" || nonce || SHA-256(runtime-data)): the evidence "
+		add_reason(reasons, "runtime_data_not_bound", 0, "report_data does not bind \""
+		    CINFER_KBS_BIND_CONTEXT "\", the nonce and SHA-256(runtime-data): the evidence "
 		    "was not made for this challenge and tee-pubkey");
 	revoked = kbs_store_is_revoked(&s->store, meas, &e);
 	if (revoked != 0)
