@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 
 #include "cinfer/attester.h"
@@ -332,6 +335,20 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 static const char audit_usage[] = "usage: cinfer-kbs audit verify --db FILE [--anchor HEX]\n";
 
+/* Keys live in this process: no core dumps, no ptrace by others, OpenSSL's secure heap. */
+static void
+harden(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		ci_log(CI_LOG_WARN, ST, "cannot disable core dumps: %s", strerror(errno));
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	if (CRYPTO_secure_malloc_init(1 << 20, 32) == 0)
+		ci_log(CI_LOG_WARN, ST, "OpenSSL secure heap unavailable; the token key is in "
+		    "ordinary memory");
+}
+
 static int
 audit_main(int argc, char **argv)
 {
@@ -449,6 +466,7 @@ main(int argc, char **argv)
 	ci_log_set_json(c->log_json);
 	ci_log_set_level(c->verbose ? CI_LOG_DEBUG : CI_LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
+	harden();
 	if (c->dev) {
 		uint8_t tok[32];
 		char path[KBS_PATH_MAX + 32];
