@@ -21,7 +21,7 @@ setup(void **state)
 	struct cinfer_err e = { 0 };
 	struct cinfer_sim_init_opts so = { .rsa_bits = 2048 };
 	char path[4200];
-	const char *extra[] = { "--nonce-ttl", "2", "--rate", "0", "--drain", "3600", NULL };
+	const char *extra[] = { "--nonce-ttl", "5", "--rate", "0", "--drain", "3600", NULL };
 	struct cinfer_kbs_client *c;
 	char *pol;
 	uint32_t v = 0;
@@ -357,7 +357,7 @@ test_expired_nonce(void **state)
 	char *resp = NULL;
 	long before = t_audit_last_seq(&kbs);
 
-	raw_prepare(&r, 4);	/* --nonce-ttl 2; the clock has whole seconds */
+	raw_prepare(&r, 7);	/* --nonce-ttl 5; the clock has whole seconds */
 	assert_int_equal(raw_attest(&r, &resp), 401);
 	assert_non_null(strstr(resp, "nonce_expired"));
 	free(resp);
@@ -461,7 +461,7 @@ test_rotation_and_drain(void **state)
 	memcpy(ev.meas, m_good, 48);
 	assert_int_equal(cinfer_kbs_admin_put(adm, path, v1, 32, &ver, &e), 0);
 	assert_int_equal(ver, 1);
-	assert_int_equal(cinfer_kbs_admin_rotate(adm, path, 2, &ver, &e), 0);
+	assert_int_equal(cinfer_kbs_admin_rotate(adm, path, 5, &ver, &e), 0);
 	assert_int_equal(ver, 2);
 	assert_int_equal(cinfer_kbs_attest(c, t_evidence, &ev, NULL, &e), 0);
 	assert_int_equal(cinfer_kbs_get_resource(c, path, 0, out, sizeof(out), &n, &got, &e), 0);
@@ -471,7 +471,7 @@ test_rotation_and_drain(void **state)
 	assert_int_equal(cinfer_kbs_get_resource(c, path, 1, out, sizeof(out), &n, &got, &e), 0);
 	assert_int_equal(got, 1);
 	assert_memory_equal(out, v1, 32);
-	sleep(4);
+	sleep(7);	/* drain 5 s, purge timer 1 s */
 	assert_int_equal(cinfer_kbs_get_resource(c, path, 1, out, sizeof(out), &n, &got, &e), -1);
 	assert_non_null(strstr(e.msg, "404"));
 	assert_true(t_audit_event(&kbs, 0, "rotate", path));

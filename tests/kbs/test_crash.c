@@ -239,11 +239,13 @@ test_rate_limit(void **state)
 	struct cinfer_kbs_client *c;
 	struct cinfer_err e = { 0 };
 	int limited = 0, ok = 0;
+	time_t t0;
 
 	snprintf(d2, sizeof(d2), "%s/rl", dir);
 	assert_int_equal(mkdir(d2, 0700), 0);
 	t_kbs_start(&k, d2, NULL, extra);
 	c = t_client(&k, 0);
+	t0 = time(NULL);
 	for (int i = 0; i < 8; i++) {
 		char *resp = NULL;
 		long st = 0;
@@ -257,8 +259,11 @@ test_rate_limit(void **state)
 		}
 		free(resp);
 	}
-	assert_true(ok >= 3 && ok <= 4);
-	assert_true(limited >= 4);
+	/* Burst 3, then one per second: however slow this machine is. */
+	assert_true(ok >= 3);
+	assert_true(ok <= 3 + (int)(time(NULL) - t0) + 1);
+	assert_true(limited >= 8 - (3 + (int)(time(NULL) - t0) + 1));
+	assert_true(limited >= 1 || time(NULL) - t0 >= 4);
 	cinfer_kbs_client_free(c);
 	t_kbs_stop_clean(&k);
 }
