@@ -75,6 +75,13 @@ kbs_body(struct evhttp_request *req, size_t *size)
 	evbuffer_copyout(in, p, n);
 	p[n] = 0;
 	*size = n;
+	/* Bodies may carry secrets (admin puts): leave no copy in libevent's buffer. */
+	if (n > 0) {
+		uint8_t *flat = evbuffer_pullup(in, -1);
+		if (flat != NULL)
+			ci_wipe(flat, n);
+		evbuffer_drain(in, n);
+	}
 	return p;
 }
 
