@@ -80,27 +80,73 @@ read_generation(const char *dir, long *gen, struct cinfer_err *e)
 	return 0;
 }
 
-int
-ci_tsm_get_report(const char *root, const uint8_t inblob[64], int privlevel,
-    struct ci_tsm_report *out, struct cinfer_err *e)
+/* Makes a fresh report entry under root; its path goes to dir. */
+static int
+make_entry(const char *root, char *dir, size_t size, struct cinfer_err *e)
 {
-	char dir[4096], name[40];
-	uint8_t rnd[8], *prov = NULL;
-	size_t psize = 0;
-	long gen0 = 0, gen1 = 0;
-	int rc = -1;
+	char name[40];
+	uint8_t rnd[8];
 
-	memset(out, 0, sizeof(*out));
 	root = tsm_root(root);
 	if (ci_random(rnd, sizeof(rnd), e) != 0)
 		return -1;
 	ci_hex_encode(rnd, sizeof(rnd), name + 7);
 	memcpy(name, "cinfer-", 7);
-	if ((size_t)snprintf(dir, sizeof(dir), "%.4000s/%.39s", root, name) >= sizeof(dir))
+	if ((size_t)snprintf(dir, size, "%.4000s/%.39s", root, name) >= size)
 		return ci_fail(e, CINFER_E_USAGE, STAGE, "configfs path too long");
 	if (mkdir(dir, 0700) != 0)
 		return ci_fail(e, CINFER_E_IO, STAGE, "cannot create report entry %s: %s", dir,
 		    strerror(errno));
+	return 0;
+}
+
+/* First line of an attribute, masked, cut to size. */
+static int
+read_line_attr(const char *dir, const char *name, char *buf, size_t size,
+    struct cinfer_err *e)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (read_attr(dir, name, 256, &p, &n, e) != 0)
+		return -1;
+	n = strcspn((char *)p, "\n");
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	ci_str_mask(buf);
+	ci_free(p);
+	return 0;
+}
+
+int
+ci_tsm_provider(const char *root, char *buf, size_t size, struct cinfer_err *e)
+{
+	char dir[4096];
+	int rc;
+
+	buf[0] = '\0';
+	if (make_entry(root, dir, sizeof(dir), e) != 0)
+		return -1;
+	rc = read_line_attr(dir, "provider", buf, size, e);
+	if (rmdir(dir) != 0)
+		ci_log(CI_LOG_WARN, STAGE, "could not remove report entry %s", dir);
+	return rc;
+}
+
+int
+ci_tsm_get_report(const char *root, const uint8_t inblob[64], int privlevel,
+    struct ci_tsm_report *out, struct cinfer_err *e)
+{
+	char dir[4096];
+	long gen0 = 0, gen1 = 0;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (make_entry(root, dir, sizeof(dir), e) != 0)
+		return -1;
 	if (privlevel >= 0) {
 		char pl[16];
 		int n = snprintf(pl, sizeof(pl), "%d\n", privlevel);
@@ -123,21 +169,13 @@ ci_tsm_get_report(const char *root, const uint8_t inblob[64], int privlevel,
 		    "report entry changed while reading (generation %ld -> %ld); retry", gen0, gen1);
 		goto out;
 	}
-	if (read_attr(dir, "provider", 64, &prov, &psize, NULL) == 0) {
-		size_t n = strcspn((char *)prov, "\n");
-		if (n >= sizeof(out->provider))
-			n = sizeof(out->provider) - 1;
-		memcpy(out->provider, prov, n);
-		out->provider[n] = '\0';
-		ci_str_mask(out->provider);
-	}
+	(void)read_line_attr(dir, "provider", out->provider, sizeof(out->provider), NULL);
 	if (out->outblob_size == 0) {
 		ci_fail(e, CINFER_E_IO, STAGE, "provider returned an empty report");
 		goto out;
 	}
 	rc = 0;
 out:
-	ci_free(prov);
 	if (rmdir(dir) != 0 && rc == 0)
 		ci_log(CI_LOG_WARN, STAGE, "could not remove report entry %s", dir);
 	if (rc != 0)

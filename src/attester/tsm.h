@@ -27,5 +27,9 @@ CI_MUST_CHECK int ci_tsm_get_report(const char *root, const uint8_t inblob[64],
 void ci_tsm_report_clear(struct ci_tsm_report *r);
 /* 1 if the configfs-tsm report directory exists. */
 int ci_tsm_available(const char *root);
+/* The provider behind configfs-tsm ("sev_guest", "tdx_guest",
+ * "arm_cca_guest"...): makes an entry, reads provider, removes it. */
+CI_MUST_CHECK int ci_tsm_provider(const char *root, char *buf, size_t size,
+    struct cinfer_err *e);
 
 #endif

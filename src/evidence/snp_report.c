@@ -38,6 +38,17 @@ ci_snp_tcb_encode(const struct ci_snp_tcb *t, int turin)
 	    (uint64_t)t->microcode << 56;
 }
 
+/* A reserved range must be zero (SEV-SNP ABI: "MBZ"); it is signed, but a
+ * report that breaks the layout rules is not one the firmware made. */
+static int
+mbz(const uint8_t *p, size_t from, size_t to, struct cinfer_err *e)
+{
+	if (!ci_is_zero(p + from, to - from))
+		return ci_fail(e, CINFER_E_MALFORMED, STAGE,
+		    "reserved bytes 0x%zx..0x%zx of the report are not zero", from, to);
+	return 0;
+}
+
 int
 ci_snp_report_parse(struct ci_snp_report *r, const uint8_t *p, size_t size,
     struct cinfer_err *e)
@@ -63,7 +74,7 @@ ci_snp_report_parse(struct ci_snp_report *r, const uint8_t *p, size_t size,
 	ci_rd_u64le(&rd, &cur);
 	ci_rd_u64le(&rd, &r->platform_info);
 	ci_rd_u32le(&rd, &r->key_info);
-	ci_rd_skip(&rd, 4);
+	ci_rd_skip(&rd, 4);				/* 0x4C reserved */
 	ci_rd_copy(&rd, r->report_data, 64);
 	ci_rd_copy(&rd, r->measurement, 48);
 	ci_rd_copy(&rd, r->host_data, 32);
@@ -72,38 +83,49 @@ ci_snp_report_parse(struct ci_snp_report *r, const uint8_t *p, size_t size,
 	ci_rd_copy(&rd, r->report_id, 32);
 	ci_rd_copy(&rd, r->report_id_ma, 32);
 	ci_rd_u64le(&rd, &rep);
-	ci_rd_u8(&rd, &r->cpuid_fam_id);
+	ci_rd_u8(&rd, &r->cpuid_fam_id);		/* 0x188, v3+ */
 	ci_rd_u8(&rd, &r->cpuid_mod_id);
 	ci_rd_u8(&rd, &r->cpuid_step);
-	ci_rd_skip(&rd, 0x1A0 - 0x18B);
+	ci_rd_skip(&rd, 0x1A0 - 0x18B);			/* reserved */
 	ci_rd_copy(&rd, r->chip_id, 64);
 	ci_rd_u64le(&rd, &com);
 	ci_rd_u8(&rd, &r->current_build);
 	ci_rd_u8(&rd, &r->current_minor);
 	ci_rd_u8(&rd, &r->current_major);
-	ci_rd_skip(&rd, 1);
+	ci_rd_skip(&rd, 1);				/* 0x1EB reserved */
 	ci_rd_u8(&rd, &r->committed_build);
 	ci_rd_u8(&rd, &r->committed_minor);
 	ci_rd_u8(&rd, &r->committed_major);
-	ci_rd_skip(&rd, 1);
+	ci_rd_skip(&rd, 1);				/* 0x1EF reserved */
 	ci_rd_u64le(&rd, &lau);
-	ci_rd_u64le(&rd, &r->launch_mit_vector);
+	ci_rd_u64le(&rd, &r->launch_mit_vector);	/* 0x1F8, v5+ */
 	ci_rd_u64le(&rd, &r->current_mit_vector);
-	ci_rd_skip(&rd, CI_SNP_SIGNED_SIZE - 0x208);
+	ci_rd_skip(&rd, CI_SNP_SIGNED_SIZE - 0x208);	/* reserved */
 	ci_rd_sub(&rd, CI_SNP_REPORT_SIZE - CI_SNP_SIGNED_SIZE, &sig);
 	ci_rd_copy(&sig, r->sig_r, CI_SNP_SIG_COMP_SIZE);
 	ci_rd_copy(&sig, r->sig_s, CI_SNP_SIG_COMP_SIZE);
 	if (rd.bad || sig.bad || ci_rd_done(&rd) != 0)
 		return ci_fail(e, CINFER_E_INTERNAL, STAGE, "report layout arithmetic is wrong");
 
-	if (r->version < 5) {
-		/* These words are reserved before version 5. */
-		r->launch_mit_vector = 0;
-		r->current_mit_vector = 0;
-	}
-	if (r->version < 3) {
-		r->cpuid_fam_id = r->cpuid_mod_id = r->cpuid_step = 0;
-	}
+	/* Reserved fields, per version: what later versions define is
+	 * reserved (zero) in earlier ones. */
+	if (mbz(p, 0x4C, 0x50, e) != 0 ||
+	    mbz(p, r->version >= 3 ? 0x18B : 0x188, 0x1A0, e) != 0 ||
+	    mbz(p, 0x1EB, 0x1EC, e) != 0 || mbz(p, 0x1EF, 0x1F0, e) != 0 ||
+	    mbz(p, r->version >= 5 ? 0x208 : 0x1F8, CI_SNP_SIGNED_SIZE, e) != 0)
+		return -1;
+	/* r and s are 48-byte P-384 scalars in 72-byte fields; the rest of
+	 * the signature block is reserved. */
+	if (mbz(p, 0x2A0 + 48, 0x2A0 + 72, e) != 0 ||
+	    mbz(p, 0x2A0 + 72 + 48, 0x2A0 + 144, e) != 0 ||
+	    mbz(p, 0x2A0 + 144, CI_SNP_REPORT_SIZE, e) != 0)
+		return -1;
+	if ((r->policy & CI_SNP_POLICY_RESERVED1) == 0)
+		return ci_fail(e, CINFER_E_MALFORMED, STAGE,
+		    "guest policy bit 17 is reserved and must be one");
+	if ((r->key_info >> 5) != 0)
+		return ci_fail(e, CINFER_E_MALFORMED, STAGE,
+		    "reserved key information bits 0x%x are set", r->key_info);
 	r->turin = r->cpuid_fam_id == 0x1A;
 	r->author_key_en = r->key_info & 1;
 	r->mask_chip_key = (r->key_info >> 1) & 1;
@@ -139,7 +161,7 @@ ci_snp_report_sig_be(const struct ci_snp_report *r, uint8_t r_be[48], uint8_t s_
 static void
 tcb_claims(struct cinfer_claims *c, const char *prefix, const struct ci_snp_tcb *t, int turin)
 {
-	char name[16];
+	char name[32];
 
 	if (prefix == NULL) {
 		/* The reported TCB is the one policies compare: bare names. */
@@ -153,8 +175,16 @@ tcb_claims(struct cinfer_claims *c, const char *prefix, const struct ci_snp_tcb 
 	}
 	snprintf(name, sizeof(name), "%s_tcb", prefix);
 	{
-		char v[17];
+		char v[64];
 		snprintf(v, sizeof(v), "%016llx", (unsigned long long)t->raw);
+		cinfer_claims_add_detail(c, name, v);
+		snprintf(name, sizeof(name), "%s_tcb_spl", prefix);
+		if (turin)
+			snprintf(v, sizeof(v), "fmc=%u bl=%u tee=%u snp=%u ucode=%u", t->fmc,
+			    t->bootloader, t->tee, t->snp, t->microcode);
+		else
+			snprintf(v, sizeof(v), "bl=%u tee=%u snp=%u ucode=%u", t->bootloader,
+			    t->tee, t->snp, t->microcode);
 		cinfer_claims_add_detail(c, name, v);
 	}
 }
@@ -205,6 +235,28 @@ ci_snp_report_claims(const struct ci_snp_report *r, struct cinfer_claims *c)
 		snprintf(v, sizeof(v), "%02x/%02x/%02x", r->cpuid_fam_id, r->cpuid_mod_id,
 		    r->cpuid_step);
 		cinfer_claims_add_detail(c, "cpuid_fam_mod_step", v);
+	}
+	snprintf(v, sizeof(v), "%u.%u", (unsigned)(r->policy >> 8) & 0xff,
+	    (unsigned)r->policy & 0xff);
+	cinfer_claims_add_detail(c, "policy_abi", v);
+	cinfer_claims_add_detail(c, "author_key_en", r->author_key_en ? "true" : "false");
+	cinfer_claims_add_detail(c, "mask_chip_key", r->mask_chip_key ? "true" : "false");
+	cinfer_claims_add_detail_hex(c, "report_id_ma", r->report_id_ma, 32);
+	/* PLATFORM_INFO bits: 0 SMT_EN, 1 TSME_EN, 2 ECC_EN, 3 RAPL_DIS,
+	 * 4 CIPHERTEXT_HIDING_EN, 5 ALIAS_CHECK_COMPLETE. */
+	cinfer_claims_add_detail(c, "platform_smt_en", (r->platform_info & 1) ? "true" : "false");
+	cinfer_claims_add_detail(c, "platform_tsme_en", (r->platform_info & 2) ? "true" : "false");
+	cinfer_claims_add_detail(c, "platform_ecc_en", (r->platform_info & 4) ? "true" : "false");
+	cinfer_claims_add_detail(c, "platform_rapl_dis", (r->platform_info & 8) ? "true" : "false");
+	cinfer_claims_add_detail(c, "platform_ciphertext_hiding",
+	    (r->platform_info & 16) ? "true" : "false");
+	cinfer_claims_add_detail(c, "platform_alias_check_done",
+	    (r->platform_info & 32) ? "true" : "false");
+	if (r->version >= 5) {
+		snprintf(v, sizeof(v), "0x%llx", (unsigned long long)r->launch_mit_vector);
+		cinfer_claims_add_detail(c, "launch_mit_vector", v);
+		snprintf(v, sizeof(v), "0x%llx", (unsigned long long)r->current_mit_vector);
+		cinfer_claims_add_detail(c, "current_mit_vector", v);
 	}
 	snprintf(v, sizeof(v), "%u.%u.%u", r->current_major, r->current_minor, r->current_build);
 	cinfer_claims_add_detail(c, "firmware_current", v);

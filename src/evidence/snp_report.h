@@ -2,7 +2,6 @@
 #ifndef CI_SNP_REPORT_H
 #define CI_SNP_REPORT_H
 
-
 #include "core/ci.h"
 
 #define CI_SNP_REPORT_SIZE 0x4A0
@@ -76,10 +75,10 @@ void ci_snp_tcb_decode(uint64_t raw, int turin, struct ci_snp_tcb *t);
 /* Encodes SPLs back into a raw TCB_VERSION. */
 uint64_t ci_snp_tcb_encode(const struct ci_snp_tcb *t, int turin);
 
-#endif
-
 struct cinfer_claims;
 /* Fills the normalized claims every SNP-shaped report carries. */
 void ci_snp_report_claims(const struct ci_snp_report *r, struct cinfer_claims *c);
 /* Signed part's signature as big-endian r||s of 48 bytes each. */
 void ci_snp_report_sig_be(const struct ci_snp_report *r, uint8_t r_be[48], uint8_t s_be[48]);
+
+#endif
