@@ -27,7 +27,7 @@
  * cinferd built next to this binary (when there is one).
  */
 static json_t *
-dev_policy(const char *const *pins, size_t npins, struct cinfer_err *e)
+dev_policy(const char (*pins)[97], size_t npins, struct cinfer_err *e)
 {
 	json_t *p, *m;
 	char self[KBS_PATH_MAX], exe[KBS_PATH_MAX + 16], hex[2 * CINFER_SIM_MEASUREMENT_SIZE + 1];
@@ -538,7 +538,7 @@ main(int argc, char **argv)
 			}
 			ci_free(doc);
 		} else if (c->dev) {
-			json_t *dp = dev_policy((const char *const *)c->dev_pins, c->dev_pin_count, &e);
+			json_t *dp = dev_policy((const char (*)[97])c->dev_pins, c->dev_pin_count, &e);
 			char *ds = dp ? ci_json_dump(dp, 1) : NULL;
 			json_decref(dp);
 			if (ds == NULL || kbs_policy_install(s, (const uint8_t *)ds, strlen(ds), 1,

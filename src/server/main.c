@@ -21,6 +21,7 @@
 
 #include "cinfer/attester.h"
 #include "cinfer/channel.h"
+#include "cinfer/kbs_client.h"
 #include "core/json.h"
 #include "crypto/crypto.h"
 #include "server/server.h"
@@ -178,6 +179,19 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(s->base, NULL);
 }
 
+/* Evidence for the key broker: report_data as the broker's protocol binds it. */
+static int
+kbs_evidence(const uint8_t rd[64], void *arg, char **json, struct cinfer_err *e)
+{
+	struct cinfer_evidence ev;
+
+	if (srv_attest(arg, rd, &ev, e) != 0)
+		return -1;
+	*json = cinfer_evidence_to_json(&ev, e);
+	cinfer_evidence_clear(&ev);
+	return *json != NULL ? 0 : -1;
+}
+
 /* Reads the model into locked memory (plain ONNX: development only). */
 static int
 load_model(struct srv *s, struct cinfer_err *e)
@@ -186,9 +200,18 @@ load_model(struct srv *s, struct cinfer_err *e)
 	size_t size = 0;
 	int rc;
 
-	if (s->cfg.bundle_path[0] != '\0')
-		return ci_fail(e, CINFER_E_UNSUPPORTED, "server.unseal",
-		    "sealed bundles need a key broker (--kbs); not in this build yet");
+	if (s->cfg.bundle_path[0] != '\0') {
+		ci_log(CI_LOG_INFO, STAGE, "4/6 attesting to the key broker(s) named in %s",
+		    s->cfg.bundle_path);
+		if (cinfer_kbs_unseal_bundle(s->cfg.bundle_path, s->cfg.kbs_cacert[0] ?
+			s->cfg.kbs_cacert : NULL, kbs_evidence, s, &s->unsealed, e) != 0)
+			return -1;
+		if (srv_infer_start(s, s->unsealed.data, s->unsealed.size, e) != 0)
+			return -1;
+		ci_log(CI_LOG_INFO, STAGE, "5/6 model \"%s\" unsealed into locked memory and loaded "
+		    "(%zu bytes)", s->cfg.model_name, s->unsealed.size);
+		return 0;
+	}
 	if (s->cfg.model_path[0] == '\0') {
 		ci_log(CI_LOG_WARN, STAGE, "4/6 no model configured: serving attestation only");
 		return 0;
@@ -383,5 +406,7 @@ out:
 	EVP_PKEY_free(s.receipt_key);
 	cinfer_evidence_clear(&s.boot_evidence);
 	ci_secret_clear(&s.model_plain);
+	if (s.unsealed.data != NULL)
+		cinfer_unsealed_free(&s.unsealed);
 	return rc;
 }

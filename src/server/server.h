@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 
 #include "cinfer/evidence.h"
+#include "cinfer/seal.h"
 #include "core/ci.h"
 
 #define SRV_KBS_MAX 4
@@ -65,7 +66,8 @@ struct srv {
 	struct event *sigint, *sigterm;
 	uint64_t next_request_id;
 	struct srv_infer *infer;
-	struct ci_secret model_plain;	/* decrypted model bytes, locked memory */
+	struct ci_secret model_plain;	/* plain model bytes (development), locked memory */
+	struct cinfer_unsealed unsealed;	/* model from a sealed bundle, locked memory */
 	uint8_t model_sha256[32];
 	uint8_t policy_sha256[32];	/* broker policy that released the key; 0 if none */
 };
