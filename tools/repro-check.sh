@@ -15,13 +15,12 @@ for n in a b; do
   (cd "$src" && git ls-files -z 2>/dev/null | xargs -0 -I{} cp --parents {} "$tmp/$n/src-$n$n/") \
     || cp -r "$src"/. "$tmp/$n/src-$n$n/"
   cmake -S "$tmp/$n/src-$n$n" -B "$tmp/$n/src-$n$n/build" -DCINFER_VERSION="$ver" >/dev/null
-  cmake --build "$tmp/$n/src-$n$n/build" -j "$(nproc)" --target cinfer cinfer-kbs cinferd >/dev/null 2>&1 \
-    || cmake --build "$tmp/$n/src-$n$n/build" -j "$(nproc)" --target cinfer >/dev/null
+  cmake --build "$tmp/$n/src-$n$n/build" -j "$(nproc)" --target cinfer cinfer-kbs cinferd >/dev/null
 done
 status=0
 for f in cinfer cinfer-kbs cinferd libcinfer.a; do
   a=$tmp/a/src-aa/build/$f; b=$tmp/b/src-bb/build/$f
-  [ -e "$a" ] || continue
+  [ -e "$a" ] || { echo "repro: $f was not built"; status=1; continue; }
   ha=$(sha256sum "$a" | cut -d' ' -f1); hb=$(sha256sum "$b" | cut -d' ' -f1)
   if [ "$ha" = "$hb" ]; then echo "repro: $f $ha identical"
   else echo "repro: $f DIFFERS ($ha vs $hb)"; status=1; fi

@@ -273,9 +273,9 @@ cinfer_sim_measure(const char *program_path, const char *config_path,
 	{
 		struct ci_part parts[] = {
 			{ ctx, sizeof(ctx) }, { plen, 8 }, { prog, psize },
-			{ clen, 8 }, { cfg ? cfg : plen, csize }, { NULL, 0 },
+			{ clen, 8 }, { cfg, csize },
 		};
-		if (ci_digest_parts(EVP_sha384(), parts, out, e) != 0)
+		if (ci_digest_parts(EVP_sha384(), parts, CI_ARRAY_LEN(parts), out, e) != 0)
 			goto out;
 	}
 	rc = 0;

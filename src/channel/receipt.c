@@ -22,11 +22,10 @@ cinfer_receipt_commit(int output, const uint8_t nonce[32], const void *p, size_t
 	const char *ctx = output ? "cinfer receipt v1 output" : "cinfer receipt v1 input";
 	uint8_t zero = 0;
 	struct ci_part parts[] = {
-		{ ctx, strlen(ctx) }, { &zero, 1 }, { nonce, 32 }, { p ? p : &zero, size },
-		{ NULL, 0 },
+		{ ctx, strlen(ctx) }, { &zero, 1 }, { nonce, 32 }, { p, size },
 	};
 
-	if (ci_digest_parts(EVP_sha256(), parts, out, NULL) != 0)
+	if (ci_digest_parts(EVP_sha256(), parts, CI_ARRAY_LEN(parts), out, NULL) != 0)
 		memset(out, 0, 32);
 }
 

@@ -57,7 +57,7 @@ ci_sha512(const void *p, size_t size, uint8_t out[CI_SHA512_SIZE])
 }
 
 int
-ci_digest_parts(const EVP_MD *md, const struct ci_part *parts, uint8_t *out,
+ci_digest_parts(const EVP_MD *md, const struct ci_part *parts, size_t count, uint8_t *out,
     struct cinfer_err *e)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -65,8 +65,8 @@ ci_digest_parts(const EVP_MD *md, const struct ci_part *parts, uint8_t *out,
 
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, md, NULL) != 1)
 		goto out;
-	for (; parts->p != NULL; parts++)
-		if (EVP_DigestUpdate(ctx, parts->p, parts->size) != 1)
+	for (size_t i = 0; i < count; i++)
+		if (parts[i].size != 0 && EVP_DigestUpdate(ctx, parts[i].p, parts[i].size) != 1)
 			goto out;
 	if (EVP_DigestFinal_ex(ctx, out, NULL) != 1)
 		goto out;

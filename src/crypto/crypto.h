@@ -24,12 +24,12 @@ void ci_sha256(const void *p, size_t size, uint8_t out[CI_SHA256_SIZE]);
 void ci_sha384(const void *p, size_t size, uint8_t out[CI_SHA384_SIZE]);
 void ci_sha512(const void *p, size_t size, uint8_t out[CI_SHA512_SIZE]);
 
-/* Incremental digest over several parts: parts end with a NULL pointer. */
+/* Digest over count parts in order; a part may be empty (p NULL, size 0). */
 struct ci_part {
 	const void *p;
 	size_t size;
 };
-CI_MUST_CHECK int ci_digest_parts(const EVP_MD *md, const struct ci_part *parts,
+CI_MUST_CHECK int ci_digest_parts(const EVP_MD *md, const struct ci_part *parts, size_t count,
     uint8_t *out, struct cinfer_err *e);
 
 /*

@@ -420,7 +420,6 @@ ci_concat_kdf(const uint8_t *z, size_t z_size, const char *alg_id, const uint8_t
 	if (out_size == 0 || out_size > 64 || z_size > 1024 || apu_size > 1024 ||
 	    apv_size > 1024 || strlen(alg_id) > 64)
 		return ci_fail(e, CINFER_E_USAGE, STAGE_JWE, "Concat KDF sizes");
-	/* ci_digest_parts stops at a NULL pointer: empty parties must not be NULL. */
 	if (apu == NULL)
 		apu = (const uint8_t *)"";
 	if (apv == NULL)
@@ -433,12 +432,12 @@ ci_concat_kdf(const uint8_t *z, size_t z_size, const char *alg_id, const uint8_t
 		const struct ci_part parts[] = {
 			{ ctr, 4 }, { z, z_size }, { alen, 4 }, { alg_id, strlen(alg_id) },
 			{ ulen, 4 }, { apu, apu_size }, { vlen, 4 }, { apv, apv_size },
-			{ bits, 4 }, { NULL, 0 }
+			{ bits, 4 }
 		};
 		size_t n = out_size - done < sizeof(h) ? out_size - done : sizeof(h);
 
 		be32(ctr, round++);
-		if (ci_digest_parts(EVP_sha256(), parts, h, e) != 0)
+		if (ci_digest_parts(EVP_sha256(), parts, CI_ARRAY_LEN(parts), h, e) != 0)
 			goto out;
 		memcpy(out + done, h, n);
 		done += n;

@@ -698,10 +698,9 @@ ci_tdx_verify_ex(const struct cinfer_evidence *ev, const struct cinfer_verify_op
 	}
 	parts[0] = (struct ci_part){ c.q.att_key, CI_TDX_ATT_KEY_SIZE };
 	parts[1] = (struct ci_part){ c.q.auth_data, c.q.auth_data_size };
-	parts[2] = (struct ci_part){ NULL, 0 };
 	if (c.q.auth_data_size == 0)
 		parts[1] = parts[2];
-	if (ci_digest_parts(EVP_sha256(), parts, h, e) != 0)
+	if (ci_digest_parts(EVP_sha256(), parts, 2, h, e) != 0)
 		goto out;
 	if (memcmp(h, c.q.qe.report_data, 32) != 0 ||	/* public */
 	    !ci_is_zero(c.q.qe.report_data + 32, 32)) {

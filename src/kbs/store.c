@@ -177,12 +177,12 @@ audit_hash(const uint8_t prev[32], int64_t seq, int64_t at, const char *event,
 	static const uint8_t zero = 0;
 	struct ci_part parts[] = {
 		{ prev, 32 }, { bs, 8 }, { ba, 8 }, { event, strlen(event) }, { &zero, 1 },
-		{ client, strlen(client) }, { &zero, 1 }, { detail, strlen(detail) }, { NULL, 0 }
+		{ client, strlen(client) }, { &zero, 1 }, { detail, strlen(detail) }
 	};
 
 	be64(bs, (uint64_t)seq);
 	be64(ba, (uint64_t)at);
-	return ci_digest_parts(EVP_sha256(), parts, out, e);
+	return ci_digest_parts(EVP_sha256(), parts, CI_ARRAY_LEN(parts), out, e);
 }
 
 /* Inside a transaction. */

@@ -951,9 +951,8 @@ synth_quote(const struct synth *s, const uint8_t *real, size_t real_size, int wi
 	pem_size++;	/* keep the NUL, as the QE does */
 	memcpy(qe, q.qe.raw, sizeof(qe));
 	{
-		struct ci_part parts[] = { { att + 1, 64 }, { q.auth_data, q.auth_data_size },
-		    { NULL, 0 } };
-		assert_int_equal(ci_digest_parts(EVP_sha256(), parts, h, &e), 0);
+		struct ci_part parts[] = { { att + 1, 64 }, { q.auth_data, q.auth_data_size } };
+		assert_int_equal(ci_digest_parts(EVP_sha256(), parts, 2, h, &e), 0);
 	}
 	memcpy(qe + 320, h, 32);
 	memset(qe + 352, 0, 32);
