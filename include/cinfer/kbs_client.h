@@ -91,6 +91,19 @@ int cinfer_kbs_unseal_bundle(const char *path, const char *cacert,
     cinfer_kbs_evidence_fn evidence, void *arg, struct cinfer_unsealed *out,
     struct cinfer_err *e) __attribute__((warn_unused_result));
 
+/*
+ * The same, also returning which broker policy released the key: the
+ * broker's policy digest (from its attestation token), or with several
+ * brokers SHA-256 over their digests in bundle order. Receipts carry it.
+ */
+int cinfer_kbs_fetch_bundle_key_ex(const struct cinfer_bundle_info *info,
+    const char *const *cacerts, cinfer_kbs_evidence_fn evidence, void *arg,
+    uint8_t key[CINFER_SEAL_KEY_SIZE], uint8_t policy_sha256[32], struct cinfer_err *e)
+    __attribute__((warn_unused_result));
+int cinfer_kbs_unseal_bundle_ex(const char *path, const char *cacert,
+    cinfer_kbs_evidence_fn evidence, void *arg, struct cinfer_unsealed *out,
+    uint8_t policy_sha256[32], struct cinfer_err *e) __attribute__((warn_unused_result));
+
 #ifdef __cplusplus
 }
 #endif

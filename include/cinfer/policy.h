@@ -57,6 +57,12 @@ struct cinfer_policy_input {
 	size_t expected_report_data_size;
 	/* When the freshness nonce bound into report_data was issued; 0: unknown. */
 	int64_t nonce_issued_at;
+	/*
+	 * 1 when this evidence proves identity only and freshness is checked on
+	 * other, nonce-bound evidence right after (attested TLS: the certificate's
+	 * boot evidence, then /v1/attestation). The age check then defers.
+	 */
+	int freshness_checked_elsewhere;
 };
 
 /*

@@ -64,7 +64,8 @@ int cinfer_model_run(struct cinfer_model *m, const struct cinfer_tensor *in,
     size_t n_in, struct cinfer_tensor *out, size_t n_out, struct cinfer_err *e);
 
 void cinfer_tensor_clear(struct cinfer_tensor *t);
-/* Parses an ONNX TensorProto (.pb file); t gets new data; name optional. */
+/* Parses an ONNX TensorProto (.pb file); t gets new data; name optional (new, free
+ * with cinfer_buf_free). */
 int cinfer_tensor_read_pb(const uint8_t *buf, size_t size, struct cinfer_tensor *t,
     char **name, struct cinfer_err *e);
 /* Encodes t as a TensorProto; returns a new buffer (free with cinfer_buf_free). */

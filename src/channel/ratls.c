@@ -246,7 +246,7 @@ cinfer_ratls_verify_cert(X509 *cert, struct cinfer_ratls_verifier *v)
 	{
 		struct cinfer_policy_input in = { .claims = &v->claims, .claims_count = 1,
 			.at = v->opts.at, .expected_report_data = expect,
-			.expected_report_data_size = 64 };
+			.expected_report_data_size = 64, .freshness_checked_elsewhere = 1 };
 		if (cinfer_policy_eval(v->policy, &in, &v->decision, &v->err) != 0)
 			goto out;
 	}

@@ -473,12 +473,44 @@ cinfer_kbs_admin_revoke(struct cinfer_kbs_client *c, const char *meas, const cha
 	return rc;
 }
 
+/*
+ * The policy digest from an attestation token the broker sent us over TLS
+ * (the broker is authenticated by its certificate; the JWT's signature is
+ * for third parties). Zero if the token has none.
+ */
+static void
+token_policy_digest(const char *token, uint8_t out[32])
+{
+	const char *d1 = token ? strchr(token, '.') : NULL;
+	const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	uint8_t *pl = NULL;
+	size_t n = 0;
+	json_t *j = NULL;
+
+	memset(out, 0, 32);
+	if (d2 == NULL || ci_b64_decode(d1 + 1, (size_t)(d2 - d1 - 1), 1, &pl, &n, NULL) != 0)
+		return;
+	if (ci_json_parse(pl, n, ST, &j, NULL) == 0)
+		(void)ci_json_hex(j, "policy_digest", 0, out, 32, 32, NULL, ST, NULL);
+	json_decref(j);
+	ci_free(pl);
+}
+
 int
 cinfer_kbs_fetch_bundle_key(const struct cinfer_bundle_info *info, const char *const *cacerts,
     cinfer_kbs_evidence_fn evidence, void *arg, uint8_t key[CINFER_SEAL_KEY_SIZE],
     struct cinfer_err *e)
 {
+	return cinfer_kbs_fetch_bundle_key_ex(info, cacerts, evidence, arg, key, NULL, e);
+}
+
+int
+cinfer_kbs_fetch_bundle_key_ex(const struct cinfer_bundle_info *info, const char *const *cacerts,
+    cinfer_kbs_evidence_fn evidence, void *arg, uint8_t key[CINFER_SEAL_KEY_SIZE],
+    uint8_t policy_sha256[32], struct cinfer_err *e)
+{
 	uint8_t shares[CINFER_SEAL_MAX_BROKERS][CINFER_SEAL_SHARE_SIZE];
+	uint8_t digests[CINFER_SEAL_MAX_BROKERS][32];
 	char path[256];
 	size_t got = 0, need = info->broker_count == 1 ? 1 : info->threshold;
 	int rc = -1;
@@ -492,18 +524,22 @@ cinfer_kbs_fetch_bundle_key(const struct cinfer_bundle_info *info, const char *c
 		struct cinfer_err one = { 0 };
 		uint8_t buf[64];
 		size_t n = 0;
+		char *token = NULL;
 
 		if (cinfer_kbs_client_new(&o, &c, &one) != 0 ||
-		    cinfer_kbs_attest(c, evidence, arg, NULL, &one) != 0 ||
+		    cinfer_kbs_attest(c, evidence, arg, &token, &one) != 0 ||
 		    cinfer_kbs_get_resource(c, path, info->brokers[i].key_version, buf, sizeof(buf),
 		    &n, NULL, &one) != 0) {
 			cinfer_kbs_client_free(c);
+			free(token);
 			/* Keep the first broker's refusal: it says why. */
 			ci_fail(e, one.code, one.stage, "broker %zu (%s): %s", i, info->brokers[i].url,
 			    one.msg);
 			continue;
 		}
 		cinfer_kbs_client_free(c);
+		token_policy_digest(token, digests[got]);
+		free(token);
 		if (n != (need == 1 ? CINFER_SEAL_KEY_SIZE : CINFER_SEAL_SHARE_SIZE)) {
 			ci_wipe(buf, sizeof(buf));
 			ci_fail(e, CINFER_E_MALFORMED, ST, "broker %zu returned %zu bytes", i, n);
@@ -515,6 +551,13 @@ cinfer_kbs_fetch_bundle_key(const struct cinfer_bundle_info *info, const char *c
 	if (got < need) {
 		ci_fail(e, CINFER_E_POLICY, ST, "only %zu of %zu key shares released", got, need);
 		goto out;
+	}
+	if (policy_sha256 != NULL) {
+		/* One broker: its policy digest; several: SHA-256 over theirs, in order. */
+		if (got == 1)
+			memcpy(policy_sha256, digests[0], 32);
+		else
+			ci_sha256(digests, got * 32, policy_sha256);
 	}
 	if (need == 1) {
 		memcpy(key, shares[0], CINFER_SEAL_KEY_SIZE);
@@ -533,6 +576,13 @@ int
 cinfer_kbs_unseal_bundle(const char *path, const char *cacert, cinfer_kbs_evidence_fn evidence,
     void *arg, struct cinfer_unsealed *out, struct cinfer_err *e)
 {
+	return cinfer_kbs_unseal_bundle_ex(path, cacert, evidence, arg, out, NULL, e);
+}
+
+int
+cinfer_kbs_unseal_bundle_ex(const char *path, const char *cacert, cinfer_kbs_evidence_fn evidence,
+    void *arg, struct cinfer_unsealed *out, uint8_t policy_sha256[32], struct cinfer_err *e)
+{
 	struct cinfer_bundle_info *info = ci_calloc(1, sizeof(*info));
 	const char *cas[CINFER_SEAL_MAX_BROKERS];
 	uint8_t key[CINFER_SEAL_KEY_SIZE];
@@ -544,7 +594,7 @@ cinfer_kbs_unseal_bundle(const char *path, const char *cacert, cinfer_kbs_eviden
 	for (size_t i = 0; i < CINFER_SEAL_MAX_BROKERS; i++)
 		cas[i] = cacert;
 	if (cinfer_bundle_read_header(path, info, e) == 0 &&
-	    cinfer_kbs_fetch_bundle_key(info, cas, evidence, arg, key, e) == 0)
+	    cinfer_kbs_fetch_bundle_key_ex(info, cas, evidence, arg, key, policy_sha256, e) == 0)
 		rc = cinfer_unseal_file(path, key, out, e);
 	ci_wipe(key, sizeof(key));
 	ci_free(info);

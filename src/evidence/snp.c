@@ -425,7 +425,7 @@ ci_snp_verify(const struct cinfer_evidence *ev, const struct cinfer_verify_opts 
 		    sk_X509_CRL_num(crls) == 1 ? "" : "s");
 		cinfer_claims_add_detail(claims, "revocation", v);
 	} else {
-		cinfer_claims_add_detail(claims, "revocation", "not checked (no CRL given)");
+		cinfer_claims_add_detail(claims, "revocation", "unchecked");
 	}
 	if (from_table)
 		cinfer_claims_add_detail(claims, "certs_from", "cert_table");

@@ -732,7 +732,10 @@ check_one(const struct cinfer_policy *p, const struct cinfer_claims *c,
 			reason(d, 0, "signer_not_allowed", "%s evidence signed by \"%s\", which the policy "
 			    "does not list", pn, c->signer);
 	}
-	if (p->max_age > 0) {
+	if (p->max_age > 0 && in->freshness_checked_elsewhere) {
+		reason(d, 1, "evidence_age_deferred", "%s evidence identifies the server; its "
+		    "freshness is checked on nonce-bound evidence next", pn);
+	} else if (p->max_age > 0) {
 		int64_t t = c->produced_at ? c->produced_at : in->nonce_issued_at;
 		if (t == 0)
 			reason(d, 0, "evidence_age_unknown", "%s evidence carries no time and no fresh "

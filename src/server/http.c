@@ -127,6 +127,12 @@ on_attestation(struct evhttp_request *req, void *arg)
 	atomic_fetch_add(&s->m.requests, 1);
 	if (!method_is(req, EVHTTP_REQ_GET))
 		return;
+	if (s->infer != NULL && !srv_rate_ok(s, req)) {
+		atomic_fetch_add(&s->m.rate_limited, 1);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+		srv_reply_error(req, 429, "rate_limited", "too many attestation requests");
+		return;
+	}
 	memset(&q, 0, sizeof(q));
 	if (evhttp_parse_query_str(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)) ?
 		evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)) : "", &q) != 0) {

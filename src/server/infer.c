@@ -316,10 +316,10 @@ decode_binary(struct job *j, struct cinfer_model *m, const uint8_t *body, size_t
 				break;
 		if (slot == j->n_in || j->in[slot].data != NULL) {
 			cinfer_tensor_clear(&t);
-			free(name);
+			cinfer_buf_free(name);
 			return fail_job(j, 400, "bad_inputs", "tensor %zu names no (new) model input", i);
 		}
-		free(name);
+		cinfer_buf_free(name);
 		j->in[slot] = t;
 	}
 	if (ci_rd_done(&r) != 0)
@@ -617,8 +617,16 @@ answer(evutil_socket_t fd, short what, void *arg)
 		memcpy(r.input_commitment, j->in_commit, 32);
 		cinfer_receipt_commit(1, j->nonce, body, body_size, r.output_commitment);
 		jws = cinfer_receipt_sign(s->receipt_key, &r, &e);
-		if (jws == NULL)
+		if (jws == NULL) {
+			/* No receipt, no answer: outputs never leave unsigned. */
 			ci_log(CI_LOG_ERROR, STAGE, "req=%s receipt not signed: %s", rid, e.msg);
+			atomic_fetch_add(&s->m.infer_err, 1);
+			srv_reply_error(j->req, 500, "receipt_failed", "the answer could not be signed");
+			ci_wipe(body, body_size);
+			free(body);
+			job_free(j);
+			return;
+		}
 	}
 	evhttp_add_header(h, "Content-Type", j->binary ? CT_BINARY : "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
@@ -628,7 +636,7 @@ answer(evutil_socket_t fd, short what, void *arg)
 	b = evbuffer_new();
 	if (b != NULL)
 		evbuffer_add(b, body, body_size);
-	evhttp_send_reply(j->req, jws ? 200 : 500, NULL, b);
+	evhttp_send_reply(j->req, 200, NULL, b);
 	if (b != NULL)
 		evbuffer_free(b);
 	us = (uint64_t)(ms_between(&j->t_arrive, &j->t_end) * 1000.0);
@@ -642,8 +650,8 @@ answer(evutil_socket_t fd, short what, void *arg)
 	job_free(j);
 }
 
-static int
-rate_ok(struct srv *s, struct evhttp_request *req)
+int
+srv_rate_ok(struct srv *s, struct evhttp_request *req)
 {
 	struct srv_infer *in = s->infer;
 	const char *host = NULL;
@@ -694,7 +702,7 @@ on_infer(struct evhttp_request *req, struct srv *s)
 		srv_reply_error(req, 503, "not_ready", "the model is not loaded yet");
 		return;
 	}
-	if (!rate_ok(s, req)) {
+	if (!srv_rate_ok(s, req)) {
 		atomic_fetch_add(&s->m.rate_limited, 1);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
 		srv_reply_error(req, 429, "rate_limited", "too many requests from this client");
@@ -766,9 +774,14 @@ io_json(struct cinfer_model *m, int output)
 		if (!output && cinfer_model_input_info(m, i, &dt, &nd, dims) == 0)
 			for (int d = 0; d < nd; d++)
 				json_array_append_new(shape, dims[d] >= 0 ? json_integer(dims[d]) : json_null());
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "name", output ?
-		    cinfer_model_output_name(m, i) : cinfer_model_input_name(m, i), "dtype",
-		    output ? "float32" : dtype_str(dt), "shape", shape));
+		if (output) {
+			json_decref(shape);
+			json_array_append_new(arr, json_pack("{s:s, s:n, s:n}", "name",
+			    cinfer_model_output_name(m, i), "dtype", "shape"));
+		} else {
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "name",
+			    cinfer_model_input_name(m, i), "dtype", dtype_str(dt), "shape", shape));
+		}
 	}
 	return arr;
 }

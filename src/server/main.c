@@ -93,6 +93,18 @@ load_config(struct srv_config *c, const char *path, struct cinfer_err *e)
 	INT("max_batch", c->max_batch);
 	INT("max_wait_ms", c->max_wait_ms);
 	INT("rate_per_sec", c->rate_per_sec);
+	n = (int64_t)c->max_body;
+	if (ci_json_int(root, "max_body", 0, &n, "server.config", e) < 0)
+		goto out;
+	if (n < 1024 || n > (1 << 30)) {
+		ci_fail(e, CINFER_E_USAGE, "server.config", "max_body must be 1 KiB to 1 GiB");
+		goto out;
+	}
+	c->max_body = (size_t)n;
+	if (c->threads < 1 || c->threads > 64) {
+		ci_fail(e, CINFER_E_USAGE, "server.config", "threads must be 1-64");
+		goto out;
+	}
 	v = json_object_get(root, "model");
 	if (v != NULL) {
 		if (!json_is_object(v) || ci_json_known_keys(v, mkeys, "server.config", "model", e) != 0)
@@ -203,8 +215,8 @@ load_model(struct srv *s, struct cinfer_err *e)
 	if (s->cfg.bundle_path[0] != '\0') {
 		ci_log(CI_LOG_INFO, STAGE, "4/6 attesting to the key broker(s) named in %s",
 		    s->cfg.bundle_path);
-		if (cinfer_kbs_unseal_bundle(s->cfg.bundle_path, s->cfg.kbs_cacert[0] ?
-			s->cfg.kbs_cacert : NULL, kbs_evidence, s, &s->unsealed, e) != 0)
+		if (cinfer_kbs_unseal_bundle_ex(s->cfg.bundle_path, s->cfg.kbs_cacert[0] ?
+			s->cfg.kbs_cacert : NULL, kbs_evidence, s, &s->unsealed, s->policy_sha256, e) != 0)
 			return -1;
 		if (srv_infer_start(s, s->unsealed.data, s->unsealed.size, e) != 0)
 			return -1;
@@ -275,13 +287,14 @@ boot(struct srv *s, const char *port_file, struct cinfer_err *e)
 		return -1;
 	if (srv_http_start(s, e) != 0)
 		return -1;
-	ci_log(CI_LOG_INFO, STAGE, "6/6 serving on https://%s (TLS 1.3, attested certificate)",
-	    s->cfg.listen);
+	/* The port file first: scripts that see "serving" may read it at once. */
 	if (port_file != NULL) {
 		const char *p = strrchr(s->cfg.listen, ':') + 1;
 		if (ci_file_write(port_file, p, strlen(p), 0644, e) != 0)
 			return -1;
 	}
+	ci_log(CI_LOG_INFO, STAGE, "6/6 serving on https://%s (TLS 1.3, attested certificate)",
+	    s->cfg.listen);
 	return 0;
 }
 

@@ -77,6 +77,8 @@ int srv_infer_start(struct srv *s, const uint8_t *model, size_t size, struct cin
 void srv_infer_stop(struct srv *s);
 void srv_http_gencb(struct evhttp_request *req, void *arg);
 void srv_http_routes_extra(struct srv *s);
+/* 1 if the client may make another request now (per-address token bucket). */
+int srv_rate_ok(struct srv *s, struct evhttp_request *req);
 
 /* main.c: produce evidence binding report_data on the configured platform. */
 int srv_attest(struct srv *s, const uint8_t report_data[64], struct cinfer_evidence *ev,

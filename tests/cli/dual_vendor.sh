@@ -36,7 +36,7 @@ $C attest --sim "$T/sim" --report-data "$RD" --measurement "$SIMM" --out "$T/sim
 $C attest --sim "$T/sim" --report-data "$(printf 'cd%.0s' $(seq 64))" --measurement "$SIMM" --out "$T/sim-other.json"
 cat >"$T/dual.json" <<JSON
 {"cinfer_policy": 1, "id": "dual", "platforms": {"all_of": ["sim", "snp"]},
- "allow_simulated": true,
+ "allow_simulated": true, "allow_unchecked_revocation": true,
  "measurements": [{"platform": "sim", "value": "$SIMM"},
                   {"platform": "snp", "value": "$(cat "$T/snp_meas.hex")"}]}
 JSON
@@ -45,6 +45,9 @@ expect 0 "ACCEPTED" -- $D "$T/sim.json" "$T/snp.json" --report-data "$RD"
 expect 0 '"decision": "accepted"' -- $D "$T/sim.json" "$T/snp.json" --report-data "$RD" --json
 expect 1 "platform_missing" -- $D "$T/snp.json" --report-data "$RD"
 expect 1 "report_data_differs" -- $D "$T/sim-other.json" "$T/snp.json" --report-data "$RD"
+# Without allow_unchecked_revocation the SNP item (no AMD CRL given) is refused.
+sed 's/ "allow_unchecked_revocation": true,//' "$T/dual.json" >"$T/dual-strict.json"
+expect 1 "revocation_unchecked" -- $C verify --sim "$T/sim" --policy "$T/dual-strict.json" --at "$AT" "$T/sim.json" "$T/snp.json" --report-data "$RD"
 expect 1 "report_data_mismatch" -- $D "$T/sim.json" "$T/snp.json" --report-data "$(printf 'ab%.0s' $(seq 64))"
 # A broken item makes the whole set fail authenticity.
 /usr/bin/python3 - "$T" <<'PY'

@@ -43,6 +43,15 @@ check "simulated refused without allow_simulated" '[ $rc -eq 1 ] && grep -q simu
 out=$("$B/cinfer" attest "$U" --policy "$T/good.json" --sim "$T/other") && rc=0 || rc=$?
 check "wrong root refused" '[ $rc -eq 1 ] && grep -q "evidence.sim.chain" <<<"$out"'
 
+# An age limit: the certificate's boot evidence defers, the nonce-bound one is fresh.
+/usr/bin/python3 - "$T/good.json" "$T/aged.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["max_evidence_age_seconds"] = 300
+json.dump(d, open(sys.argv[2], "w"))
+PY
+out=$("$B/cinfer" attest "$U" --policy "$T/aged.json" --sim "$T/sim") && rc=0 || rc=$?
+check "max_evidence_age policy accepts fresh evidence (rc $rc)" '[ $rc -eq 0 ] && grep -q evidence_fresh <<<"$out"'
+
 out=$("$B/cinfer" attest "$U" --policy "$T/good.json" --sim "$T/sim" --json)
 check "json decision" 'grep -q "\"decision\": \"accepted\"" <<<"$out"'
 

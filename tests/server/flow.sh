@@ -15,6 +15,7 @@ wait_for() { for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; 
 # 1. The demo, as a newcomer runs it.
 out=$(TMPDIR=$T "$S/tools/demo.sh" "$B" 2>&1) && rc=0 || rc=$?
 check "demo runs end to end (rc $rc)" '[ $rc -eq 0 ]'
+[ $rc -eq 0 ] || { echo "--- demo output (tail):"; tail -25 <<<"$out"; }
 check "demo shows the receipt check" 'grep -q "receipt OK" <<<"$out"'
 check "demo shows the refusal" 'grep -q "No input was sent" <<<"$out"'
 check "demo cleaned up after itself" '[ -z "$(ls "$T" | grep cinfer-demo)" ]'
@@ -54,11 +55,17 @@ U=https://127.0.0.1:$(cat "$T/port2")
 "$B/cinfer" policy pin "$T/pol.json" --measurement "$M" >/dev/null
 MARK=4242.125
 printf '{"dtype":"float32","shape":[1,64],"data":[%s%s]}\n' "$MARK" "$(printf ',0%.0s' $(seq 63))" >"$T/px.json"
-out=$("$B/cinfer" infer "$U" --policy "$T/pol.json" --sim "$T/sim" --model m --input pixels="$T/px.json") && rc=0 || rc=$?
+out=$("$B/cinfer" infer "$U" --policy "$T/pol.json" --sim "$T/sim" --model m --input pixels="$T/px.json" --save "$T/save") && rc=0 || rc=$?
 check "inference through the sealed model works (rc $rc)" '[ $rc -eq 0 ] && grep -q "argmax" <<<"$out"'
+POLDG=$(sed -n 's/.*kbs.admin: policy kbs-dev digest=\([0-9a-f]*\).*/\1/p' "$T/kbs2.log" | tail -1)
+RPOL=$(/usr/bin/python3 -c "
+import base64, json, sys
+p = open('$T/save/receipt.jws').read().split('.')[1]
+print(json.loads(base64.urlsafe_b64decode(p + '=' * (-len(p) % 4)))['policy_sha256'])")
+check "receipt names the broker policy that released the key ($RPOL vs $POLDG)" '[ -n "$POLDG" ] && [ "${RPOL#$POLDG}" != "$RPOL" ]'
 # Everything the server and broker wrote: logs, the broker's store, sealed files, the sim dir.
 check "marker in no server or broker log" '! grep -q "$MARK" "$T"/*.log'
 check "marker in no broker store file" '! grep -rq "$MARK" "$STORE"'
-check "marker in no file beside the server" '! grep -rlq --exclude=px.json "$MARK" "$T"'
+check "marker in no file beside the server" '! grep -rlq --exclude=px.json --exclude-dir=save "$MARK" "$T"'
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -79,6 +79,31 @@ check "GET on infer is 405" '[ "$(code "$U/v1/models/digits/infer")" = 405 ]'
 check "/v1/models lists digits" 'curl -sk "$U/v1/models" | grep -q "\"name\":\"digits\""'
 check "readyz 200 with a model" '[ "$(code "$U/readyz")" = 200 ]'
 body=$(curl -sk -H "Cinfer-Nonce: $N" -d '{"inputs":{"pixels":{"shape":[1,64],"data":['"$(printf '0,%.0s' $(seq 63))"'0]}},"secret_'"$MARK"'":1}' "$U/v1/models/digits/infer")
+# The compact binary form: length-prefixed ONNX TensorProtos, both ways.
+/usr/bin/python3 - "$T" <<'PY'
+import struct, sys
+t = sys.argv[1]
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7f; n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n: return out
+def field(num, wire, payload):
+    return varint(num << 3 | wire) + payload
+px = [0.0] * 64; px[10] = 16.0; px[18] = 16.0; px[26] = 16.0
+raw = struct.pack("<64f", *px)
+tp = field(1, 0, varint(1)) + field(1, 0, varint(64)) + field(2, 0, varint(1)) \
+     + field(8, 2, varint(6) + b"pixels") + field(9, 2, varint(len(raw)) + raw)
+open(t + "/bin.req", "wb").write(struct.pack("<I", len(tp)) + tp)
+PY
+hdrs=$(curl -sk -D - -o "$T/bin.resp" -H "Cinfer-Nonce: $N" -H "Content-Type: application/x-cinfer-tensors" \
+  --data-binary @"$T/bin.req" "$U/v1/models/digits/infer")
+check "binary request answered 200 with the binary type" 'grep -q "^HTTP/1.1 200" <<<"$hdrs" && grep -qi "^Content-Type: application/x-cinfer-tensors" <<<"$hdrs"'
+check "binary response is one named tensor" '/usr/bin/python3 -c "
+import struct,sys; b=open(\"$T/bin.resp\",\"rb\").read(); n=struct.unpack(\"<I\",b[:4])[0]
+sys.exit(0 if n+4==len(b) and b\"probabilities\" in b else 1)"'
+check "server still healthy after binary requests" '[ "$(code "$U/healthz")" = 200 ]'
 check "unknown request field refused" 'grep -q bad_request <<<"$body"'
 
 # A server with queue_max 0 sheds every inference with 503 and Retry-After.
