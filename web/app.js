@@ -44,15 +44,20 @@ function renderModels(list) {
   }
 }
 
+const FACTS = ['platform', 'measurement', 'debug', 'vmpl', 'version', 'chip-cert', 'signature', 'freshness', 'binding', 'report-data', 'models'];
+
 function render(a, fresh) {
   const rep = a.report;
+  // Fields read from a report whose signature failed are shown, but marked.
+  const sig = a.signature.ok;
+  const mark = sig ? '' : ' (from an UNVERIFIED report)';
   $('sim-banner').hidden = !a.simulated;
   $('debug-banner').hidden = !(rep && rep.debug);
   show('platform', a.simulated ? 'SIMULATED: no hardware protection' : (PLATFORMS[a.platform] ?? a.platform), a.simulated ? 'bad' : null);
-  show('measurement', rep ? toHex(rep.measurement) : 'not read (see signature)');
-  show('debug', rep ? (rep.debug ? 'ON: the host can read this enclave\'s memory' : 'off') : '?', rep ? (rep.debug ? 'bad' : 'ok') : null);
-  show('vmpl', rep ? String(rep.vmpl) : '?');
-  show('version', rep ? `SEV-SNP layout v${rep.version}, signed by the ${rep.signingKey}` : '?');
+  show('measurement', rep ? toHex(rep.measurement) + mark : 'not read (see signature)', sig ? null : 'warn');
+  show('debug', rep ? (rep.debug ? 'ON: the host can read this enclave\'s memory' : 'off') + mark : '?', rep?.debug ? 'bad' : sig ? 'ok' : 'warn');
+  show('vmpl', rep ? String(rep.vmpl) + mark : '?', sig ? null : 'warn');
+  show('version', rep ? `SEV-SNP layout v${rep.version}, signed by the ${rep.signingKey}` + mark : '?');
   show('chip-cert', a.chipCert ? `${a.chipCert.subjectCN || '(no name)'}, issued by ${a.chipCert.issuerCN || '(no name)'}; SHA-256 ${a.chipCert.sha256}` : 'none verified', a.chipCert ? null : 'warn');
   show('signature', a.signature.ok ? 'valid: the report is signed by the chip key in that certificate' : `not verified: ${a.signature.reason}`, a.signature.ok ? 'ok' : 'bad');
   show('freshness', fresh.reason, fresh.state === 'changes' ? 'ok' : fresh.state === 'replayed' ? 'bad' : 'warn');
@@ -78,6 +83,7 @@ async function run() {
     try { renderModels((await getJson('/v1/models')).models); } catch (err) { show('models', `unavailable: ${err.message}`, 'warn'); }
     show('live', `Checked at ${new Date().toLocaleTimeString()} with fresh nonces.`);
   } catch (err) {
+    for (const id of FACTS) show(id, 'not available');
     show('verdict', 'Could not get evidence from the server. Do not send private data to it.', 'bad');
     show('live', `Error: ${err.message}`);
   } finally {

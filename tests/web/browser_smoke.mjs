@@ -119,6 +119,8 @@ try {
   const bsig = field(b.dom, 'signature');
   check(/class="bad"/.test(bsig.attrs) && /not verified/.test(bsig.text), `tampered report: signature not verified (${bsig.text})`);
   check(/FAILED/.test(field(b.dom, 'verdict').text), 'tampered report: verdict says FAILED');
+  check(/UNVERIFIED/.test(field(b.dom, 'measurement').text) && !/class="ok"/.test(field(b.dom, 'debug').attrs),
+    'tampered report: its fields are marked UNVERIFIED, none shown as good');
   good.close(); bad.close();
 } catch (err) {
   check(false, `smoke test crashed: ${err.stack}`);
