@@ -268,8 +268,9 @@ export async function checkAttestation(att, nonce) {
     r.report = rep;
     if (rep.signingKey !== 'VCEK' && rep.signingKey !== 'VLEK') fail(`the report names no chip signing key (${rep.signingKey})`);
     const cands = [];
-    for (const c of Array.isArray(ev.certs) ? ev.certs.slice(0, 16) : [])
-      for (const der of certsFromBlob(fromBase64(c))) cands.push(der);
+    for (const c of Array.isArray(ev.certs) ? ev.certs.slice(0, 16) : []) {
+      try { cands.push(...certsFromBlob(fromBase64(c))); } catch (err) { if (!(err instanceof VerifyError)) throw err; }
+    }
     for (const c of Array.isArray(ev.collateral) ? ev.collateral.slice(0, 16) : [])
       if (c?.name === 'cert_table') for (const t of certTableChipCerts(fromBase64(c.data))) cands.push(t.der);
     let sawKey = false;
