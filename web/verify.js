@@ -157,10 +157,11 @@ export function spkiCurve(spki) {
 }
 
 // A certs[] entry is DER or PEM (one or more certificates).
+const latin1 = (u8) => { let s = ''; for (const b of u8) s += String.fromCharCode(b); return s; };
+
 export function certsFromBlob(u8) {
-  const head = new TextDecoder('latin1').decode(u8.subarray(0, Math.min(u8.length, 64)));
-  if (!head.includes('-----BEGIN')) return [u8];
-  const text = new TextDecoder('latin1').decode(u8);
+  if (!latin1(u8.subarray(0, 64)).includes('-----BEGIN')) return [u8];
+  const text = latin1(u8);
   const out = [];
   const re = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/g;
   for (let m; (m = re.exec(text)) !== null;) {

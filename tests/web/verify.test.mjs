@@ -10,10 +10,13 @@ import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { webcrypto } from 'node:crypto';
 
 import * as v from '../../web/verify.js';
 
-const SRC = process.env.CINFER_SRC ?? path.resolve(import.meta.dirname, '../..');
+globalThis.crypto ??= webcrypto;	// Node 18 (Debian 12's nodejs) has no global crypto
+const SRC = process.env.CINFER_SRC ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = process.env.CINFER_BIN ?? path.join(SRC, 'build');
 const VEC = process.env.CINFER_VECTORS ?? path.join(SRC, '../shared/vectors');
 const vec = (p) => new Uint8Array(fs.readFileSync(path.join(VEC, p)));
