@@ -27,10 +27,11 @@ usage: tools/supply-check.sh [options]
   --policy FILE        run the attestation check against this policy instead
   --release-dir DIR    a published release to check against the rebuild ...
   --pub KEY            ... and the public key its SHA256SUMS.sig must verify with
+  --sim DIR            simulated root of trust for (c) (default: a fresh `cinfer dev init`)
 EOF
 }
 bin= out=out/supply-check deps=$src/supply/sbom-deps.txt committed=$src/supply/release-policy.json
-release=auto policy= rdir= pub=
+release=auto policy= rdir= pub= sim=
 while [ $# -gt 0 ]; do
   case $1 in
     --bin) bin=$2; shift 2 ;;
@@ -41,6 +42,7 @@ while [ $# -gt 0 ]; do
     --policy) policy=$2; shift 2 ;;
     --release-dir) rdir=$2; shift 2 ;;
     --pub) pub=$2; shift 2 ;;
+    --sim) sim=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "supply-check: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -51,10 +53,10 @@ fails=0; passes=0
 pass() { echo "supply-check: ok: $*"; passes=$((passes+1)); }
 fail() { echo "supply-check: FAIL: $*"; fails=$((fails+1)); }
 
-# Rebuild and regenerate (the scratch policy extends the committed one).
-rel=(--out "$out" --grace-days 0)
+# Rebuild and regenerate. The scratch release policy pins only this build
+# (the committed policy is judged on its own in (b)).
+rel=(--out "$out" --grace-days 0 --policy "$T/none.json")
 [ -z "$bin" ] || rel+=(--bin "$bin")
-[ ! -f "$committed" ] || rel+=(--policy "$committed")
 if ! "$src/tools/release.sh" "${rel[@]}" >"$T/release.log" 2>&1; then
   cat "$T/release.log"; echo "supply-check: FAIL: the release build failed"; exit 1
 fi
@@ -147,11 +149,11 @@ fi
 if [ -z "$policy" ]; then
   if [ "$release" = 1 ]; then policy=$committed; else policy=$out/release-policy.json; fi
 fi
-"$C" dev init "$T/sim" >/dev/null
+if [ -z "$sim" ]; then sim=$T/sim; "$C" dev init "$sim" >/dev/null; fi
 RD=$(openssl rand -hex 64)
-"$C" attest --sim "$T/sim" --report-data "$RD" --program "$out/cinferd" \
+"$C" attest --sim "$sim" --report-data "$RD" --program "$out/cinferd" \
   --config "$out/cinferd.json" --out "$T/ev.json"
-rc=0; "$C" verify --sim "$T/sim" "$T/ev.json" --policy "$policy" --report-data "$RD" >"$T/v1" 2>&1 || rc=$?
+rc=0; "$C" verify --sim "$sim" "$T/ev.json" --policy "$policy" --report-data "$RD" >"$T/v1" 2>&1 || rc=$?
 if [ $rc -eq 0 ] && grep -q ACCEPTED "$T/v1"; then
   pass "(c) evidence for cinferd $ver is ACCEPTED by $(basename "$policy")"
 else
@@ -159,9 +161,9 @@ else
   sed 's/^/    /' "$T/v1"
 fi
 cp "$out/cinferd" "$T/cinferd.other"; printf '\0' >>"$T/cinferd.other"
-"$C" attest --sim "$T/sim" --report-data "$RD" --program "$T/cinferd.other" \
+"$C" attest --sim "$sim" --report-data "$RD" --program "$T/cinferd.other" \
   --config "$out/cinferd.json" --out "$T/ev2.json"
-rc=0; "$C" verify --sim "$T/sim" "$T/ev2.json" --policy "$policy" --report-data "$RD" >"$T/v2" 2>&1 || rc=$?
+rc=0; "$C" verify --sim "$sim" "$T/ev2.json" --policy "$policy" --report-data "$RD" >"$T/v2" 2>&1 || rc=$?
 if [ $rc -eq 1 ] && grep -q measurement_not_pinned "$T/v2"; then
   pass "(c) evidence for a different binary is rejected (measurement_not_pinned)"
 else
