@@ -71,6 +71,13 @@ else
   cmake --build "$bin" -j 2 --target cinfer cinferd >/dev/null
 fi
 C=$bin/cinfer
+head=$(git -C "$src" describe --always --dirty 2>/dev/null || true)
+case $ver in
+  *-dirty) say "note: $ver is built from uncommitted changes: not a release anyone can rebuild" ;;
+esac
+if [ -n "$head" ] && [ "$head" != "$ver" ]; then
+  say "note: build id $ver is not this checkout's git describe ($head); the SBOM lists this checkout's sources"
+fi
 for f in "$C" "$bin/cinferd" "$cfg"; do
   [ -f "$f" ] || { echo "release: missing $f" >&2; exit 2; }
 done
@@ -84,7 +91,11 @@ install -m 0644 "$cfg" "$out/cinferd.json"
 printf '%s\n' "$ver" >"$out/build-id.txt"
 M=$("$C" measure --program "$out/cinferd" --config "$out/cinferd.json")
 printf '%s\n' "$M" >"$out/measurement.txt"
-$PY "$src/tools/sbom.py" --program "$out/cinferd" --config "$out/cinferd.json" --version "$ver" \
+# The SBOM's date: the last commit that changed anything outside supply/, so
+# committing a release's own artefacts (supply/) does not change its SBOM.
+sbom_epoch=$(git -C "$src" log -1 --format=%ct -- . ':(exclude)supply' 2>/dev/null || true)
+SOURCE_DATE_EPOCH=${sbom_epoch:-$SOURCE_DATE_EPOCH} \
+  $PY "$src/tools/sbom.py" --program "$out/cinferd" --config "$out/cinferd.json" --version "$ver" \
   --src "$src" --out "$out/sbom.spdx.json"
 S=$(sha256sum "$out/sbom.spdx.json" | cut -d' ' -f1)
 printf '%s\n' "$S" >"$out/sbom.sha256"

@@ -131,5 +131,24 @@ rc=0; out=$("$B/cinfer" attest "https://127.0.0.1:$(cat "$T/port")" --policy "$T
 check "running release cinferd is TRUSTED by the release policy (exit $rc)" '[ $rc -eq 0 ] && grep -q "TRUSTED" <<<"$out" && grep -q "$M" <<<"$out"'
 [ $rc -eq 0 ] || { echo "$out"; tail -5 "$T/log"; }
 
+# 8. Rolling a release through git: release --update, commit supply/ a day
+# later, tag it with the build id. At the tag the gate is strict (the
+# committed policy must pin this build) and passes: supply/ is not compiled
+# and the SBOM's date and sources ignore it.
+R=$T/repo
+git clone -q "$S" "$R"
+ver=$(cat "$T/rel/build-id.txt")
+"$R/tools/release.sh" --bin "$B" --out "$T/relR" --update >/dev/null
+check "release --update wrote supply/" '! git -C "$R" diff --quiet -- supply'
+when=$(( $(git -C "$R" log -1 --format=%ct) + 86400 ))
+GIT_COMMITTER_DATE="$when +0000" GIT_AUTHOR_DATE="$when +0000" \
+  git -C "$R" -c user.name=ci -c user.email=ci@invalid commit -qam "supply: release $ver"
+git -C "$R" -c user.name=ci -c user.email=ci@invalid tag -f -a "$ver" -m "release $ver" >/dev/null 2>&1
+rc=0; "$R/tools/supply-check.sh" --bin "$B" --out "$T/scratchR" --sim "$T/sim" >"$T/gateR.out" 2>&1 || rc=$?
+check "at the release tag the gate is strict and passes (exit $rc)" \
+  '[ $rc -eq 0 ] && grep -q "pins this build $ver" "$T/gateR.out"'
+[ $rc -eq 0 ] || cat "$T/gateR.out"
+check "the tag's SBOM is the released one" 'cmp -s "$T/relR/sbom.spdx.json" "$T/scratchR/sbom.spdx.json"'
+
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

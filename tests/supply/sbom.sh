@@ -70,7 +70,7 @@ got=$(jq "$T/a.json" 'len([p for p in d["packages"] if p["name"]=="cinfer"][0]["
 check "source package lists each tracked file ($got of $nsrc)" '[ "$got" -eq "$nsrc" ]'
 
 # The Debian packages: independently from ldd + dpkg-query.
-for lib in $(ldd "$B/cinferd" | awk '/=> \//{print $3} /^\s*\/[^ ]+ \(0x/{print $1}'); do
+for lib in $(ldd "$B/cinferd" | awk '/=> \//{print $3} /^[ \t]*\/[^ ]+ \(0x/{print $1}'); do
   for p in "$lib" "$(readlink -f "$lib")" "/usr$lib" "${lib#/usr}"; do
     o=$(dpkg-query -S "$p" 2>/dev/null | head -1 | cut -d: -f1) && [ -n "$o" ] && break
   done
