@@ -74,13 +74,13 @@ fi
 $PY "$src/tools/sbom.py" --deps "$out/sbom.spdx.json" >"$T/deps.txt"
 if [ ! -f "$deps" ]; then
   fail "(a) no expected dependency list $deps"
-elif diff -u --label "expected ($deps)" --label "built (SBOM of $ver)" "$deps" "$T/deps.txt" >"$T/deps.diff"; then
+elif diff -u --label "expected (${deps#"$src"/})" --label "built (SBOM of $ver)" "$deps" "$T/deps.txt" >"$T/deps.diff"; then
   pass "(a) SBOM dependencies match $(basename "$deps") ($(wc -l <"$T/deps.txt") Debian packages)"
 else
   fail "(a) the SBOM's dependencies changed:"
   sed 's/^/    /' "$T/deps.diff"
   echo "    If this change is intended, accept it and commit the file:"
-  echo "      /usr/bin/python3 tools/sbom.py --deps $out/sbom.spdx.json > supply/sbom-deps.txt"
+  echo "      /usr/bin/python3 tools/sbom.py --deps $out/sbom.spdx.json > ${deps#"$src"/}"
 fi
 # The SBOM describes the bytes it claims to.
 if $PY - "$out" <<'PY'
