@@ -9,7 +9,7 @@ export TZ := UTC
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps test test-asan demo fuzz bench conformance repro clean lint
+.PHONY: all build deps test test-asan demo fuzz bench conformance repro clean lint sbom release supply
 
 all: build
 
@@ -43,5 +43,17 @@ bench: build
 repro: deps
 	@tools/repro-check.sh
 
+# Supply chain: SBOM of the cinferd image, a release folder, the CI gate.
+sbom: build
+	@/usr/bin/python3 tools/sbom.py --program $(BUILD)/cinferd --config supply/cinferd.json \
+	    --version $(VERSION) --out $(BUILD)/sbom.spdx.json
+	@echo "wrote $(BUILD)/sbom.spdx.json"
+
+release: deps
+	@tools/release.sh $(RELEASE_FLAGS)
+
+supply: build
+	@tools/supply-check.sh --bin $(BUILD) $(SUPPLY_FLAGS)
+
 clean:
-	rm -rf build build-asan build-fuzz build-repro-*
+	rm -rf build build-asan build-fuzz build-repro-* build-release out

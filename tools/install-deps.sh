@@ -4,7 +4,8 @@
 set -euo pipefail
 what=${1:-build}
 pkgs=(build-essential cmake pkg-config libssl-dev libjansson-dev libcbor-dev
-  libevent-dev libcurl4-openssl-dev libsqlite3-dev libcmocka-dev sqlite3 curl openssl)
+  libevent-dev libcurl4-openssl-dev libsqlite3-dev libcmocka-dev sqlite3 curl openssl
+  python3 git)
 case "$what" in
   test|all) pkgs+=(clang libonnx-testdata python3-onnx python3-numpy nodejs npm) ;;
 esac

@@ -12,6 +12,7 @@
 
 #include "cinfer/channel.h"
 #include "core/json.h"
+#include "crypto/crypto.h"
 #include "server/server.h"
 
 #define STAGE "server.http"
@@ -161,11 +162,61 @@ on_attestation(struct evhttp_request *req, void *arg)
 	cinfer_evidence_clear(&ev);
 	envj = env ? json_loads(env, 0, NULL) : NULL;
 	free(env);
-	out = json_pack("{s:s, s:o}", "binding",
-	    "report_data = SHA-512(\"cinfer tls v1\" || 0x00 || be32(len) || nonce || "
-	    "SHA-256(SPKI tls) || SHA-256(SPKI receipt))", "evidence", envj ? envj : json_null());
+	{
+		/* The key digests let a page recompute report_data; they are the server's
+		 * word (a browser can't see the TLS key), `cinfer attest` checks them. */
+		uint8_t h1[32], h2[32];
+		char x1[65], x2[65];
+		if (ci_pkey_spki_sha256(s->tls_key, h1, NULL) != 0 ||
+		    ci_pkey_spki_sha256(s->receipt_key, h2, NULL) != 0) {
+			memset(h1, 0, 32);
+			memset(h2, 0, 32);
+		}
+		ci_hex_encode(h1, 32, x1);
+		ci_hex_encode(h2, 32, x2);
+		out = json_pack("{s:s, s:[s,s], s:o}", "binding",
+		    "report_data = SHA-512(\"cinfer tls v1\" || 0x00 || be32(len) || nonce || "
+		    "SHA-256(SPKI tls) || SHA-256(SPKI receipt))", "key_sha256", x1, x2,
+		    "evidence", envj ? envj : json_null());
+	}
 	srv_reply_json(req, 200, out);
 	json_decref(out);
+}
+
+/* The trust page (web/), embedded at build time so it is part of the measurement. */
+struct srv_web_asset {
+	const char *path, *ctype;
+	const unsigned char *data;
+	size_t size;
+};
+extern const struct srv_web_asset srv_web_assets[];
+
+static void
+on_asset(struct evhttp_request *req, void *arg)
+{
+	const struct srv_web_asset *a = arg;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *b;
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+
+	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(h, "Allow", "GET, HEAD");
+		srv_reply_error(req, 405, "method_not_allowed", "GET this page");
+		return;
+	}
+	evhttp_add_header(h, "Content-Type", a->ctype);
+	evhttp_add_header(h, "Content-Security-Policy", "default-src 'self'; script-src 'self'; "
+	    "style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; "
+	    "form-action 'none'; frame-ancestors 'none'; object-src 'none'");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	b = evbuffer_new();
+	if (b != NULL)
+		evbuffer_add_reference(b, a->data, a->size, NULL, NULL);
+	evhttp_send_reply(req, 200, NULL, b);
+	if (b != NULL)
+		evbuffer_free(b);
 }
 
 static struct bufferevent *
@@ -218,6 +269,11 @@ srv_http_start(struct srv *s, struct cinfer_err *e)
 	evhttp_set_cb(s->http, "/metrics", on_metrics, s);
 	evhttp_set_cb(s->http, "/v1/attestation", on_attestation, s);
 	srv_http_routes_extra(s);
+	for (const struct srv_web_asset *a = srv_web_assets; a->path != NULL; a++) {
+		evhttp_set_cb(s->http, a->path, on_asset, (void *)a);
+		if (strcmp(a->path, "/index.html") == 0)	/* public */
+			evhttp_set_cb(s->http, "/", on_asset, (void *)a);
+	}
 	evhttp_set_gencb(s->http, srv_http_gencb, s);
 	{
 		struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(s->http, host,

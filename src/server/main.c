@@ -40,10 +40,10 @@ static const char help[] =
     "  --sim DIR          run on the SIMULATED platform with this chip (cinfer dev init)\n"
     "  --model FILE       serve this plain ONNX model (development)\n"
     "  --model-name NAME  its name in /v1/models/NAME/infer (default \"model\")\n"
-    "  --bundle FILE      serve this sealed bundle (keys come from --kbs)\n"
-    "  --kbs URL          a key broker (repeat for split trust)\n"
+    "  --bundle FILE      serve this sealed bundle: its header names the key broker(s),\n"
+    "                     each of which must accept this server's evidence\n"
     "  --kbs-cacert FILE  CA certificate of the brokers' TLS\n"
-    "  --threads N        inference workers (default 1)\n"
+    "  --threads N        runtime threads of the inference worker (default 1, at most 64)\n"
     "  --port-file FILE   write the bound port here once listening (for scripts)\n"
     "  --log-json         structured JSON logs\n"
     "\n"
@@ -61,7 +61,7 @@ copy_str(char *dst, size_t size, const char *src, const char *what, struct cinfe
 static int
 load_config(struct srv_config *c, const char *path, struct cinfer_err *e)
 {
-	static const char *const keys[] = { "listen", "platform", "sim_dir", "model", "kbs",
+	static const char *const keys[] = { "listen", "platform", "sim_dir", "model",
 		"kbs_cacert", "threads", "queue_max", "max_batch", "max_wait_ms", "max_body",
 		"rate_per_sec", NULL };
 	static const char *const mkeys[] = { "name", "path", "bundle", "key_resource", NULL };
@@ -125,18 +125,6 @@ load_config(struct srv_config *c, const char *path, struct cinfer_err *e)
 		if (ci_json_str(v, "key_resource", 0, &s, "server.config", e) < 0 ||
 		    (s && copy_str(c->kbs_resource, sizeof(c->kbs_resource), s, "model.key_resource", e) != 0))
 			goto out;
-	}
-	v = json_object_get(root, "kbs");
-	if (v != NULL) {
-		size_t i;
-		if (!json_is_array(v) || json_array_size(v) > SRV_KBS_MAX)
-			goto bad;
-		for (i = 0; i < json_array_size(v); i++) {
-			const char *u = json_string_value(json_array_get(v, i));
-			if (u == NULL || copy_str(c->kbs_url[i], sizeof(c->kbs_url[i]), u, "kbs", e) != 0)
-				goto bad;
-		}
-		c->kbs_count = i;
 	}
 #undef STR
 #undef INT
@@ -358,12 +346,6 @@ main(int argc, char **argv)
 			i++;
 			if (copy_str(s.cfg.bundle_path, sizeof(s.cfg.bundle_path), v, a, &e) != 0)
 				goto fail;
-		} else if (strcmp(a, "--kbs") == 0) {
-			i++;
-			if (s.cfg.kbs_count >= SRV_KBS_MAX || copy_str(s.cfg.kbs_url[s.cfg.kbs_count],
-				sizeof(s.cfg.kbs_url[0]), v, a, &e) != 0)
-				goto fail;
-			s.cfg.kbs_count++;
 		} else if (strcmp(a, "--kbs-cacert") == 0) {
 			i++;
 			if (copy_str(s.cfg.kbs_cacert, sizeof(s.cfg.kbs_cacert), v, a, &e) != 0)

@@ -13,7 +13,6 @@
 #include "cinfer/seal.h"
 #include "core/ci.h"
 
-#define SRV_KBS_MAX 4
 
 struct srv_config {
 	char listen[128];		/* "127.0.0.1:8443" */
@@ -22,8 +21,6 @@ struct srv_config {
 	char model_name[64];
 	char model_path[1024];		/* plain ONNX (development) */
 	char bundle_path[1024];		/* sealed bundle (production) */
-	char kbs_url[SRV_KBS_MAX][512];
-	size_t kbs_count;
 	char kbs_cacert[1024];
 	char kbs_resource[256];		/* repo/type/tag of the data key */
 	int threads;
