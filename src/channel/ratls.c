@@ -19,34 +19,23 @@ int
 cinfer_bind_report_data_hashed(const char *context, const uint8_t *nonce, size_t nonce_size,
     const uint8_t (*key_hashes)[32], size_t count, uint8_t out[64], struct cinfer_err *e)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	struct ci_part parts[4 + 8];
 	uint8_t len[4], zero = 0;
-	int rc = -1;
+	size_t n = 0;
 
-	if (nonce_size > 1024 || count > 8) {
-		EVP_MD_CTX_free(ctx);
+	if (nonce_size > 1024 || count > 8)
 		return ci_fail(e, CINFER_E_LIMIT, "channel.bind", "nonce or key list too long");
-	}
 	len[0] = (uint8_t)(nonce_size >> 24);
 	len[1] = (uint8_t)(nonce_size >> 16);
 	len[2] = (uint8_t)(nonce_size >> 8);
 	len[3] = (uint8_t)nonce_size;
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, context, strlen(context)) != 1 ||
-	    EVP_DigestUpdate(ctx, &zero, 1) != 1 || EVP_DigestUpdate(ctx, len, 4) != 1 ||
-	    (nonce_size && EVP_DigestUpdate(ctx, nonce, nonce_size) != 1))
-		goto out;
+	parts[n++] = (struct ci_part){ context, strlen(context) };
+	parts[n++] = (struct ci_part){ &zero, 1 };
+	parts[n++] = (struct ci_part){ len, 4 };
+	parts[n++] = (struct ci_part){ nonce, nonce_size };
 	for (size_t i = 0; i < count; i++)
-		if (EVP_DigestUpdate(ctx, key_hashes[i], 32) != 1)
-			goto out;
-	if (EVP_DigestFinal_ex(ctx, out, NULL) != 1)
-		goto out;
-	rc = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	if (rc != 0)
-		return ci_ossl_fail(e, CINFER_E_INTERNAL, "channel.bind", "digest failed");
-	return 0;
+		parts[n++] = (struct ci_part){ key_hashes[i], 32 };
+	return ci_digest_parts(EVP_sha512(), parts, n, out, e);
 }
 
 int
