@@ -14,6 +14,7 @@ extern const struct ci_op ci_op_Asin;
 extern const struct ci_op ci_op_Asinh;
 extern const struct ci_op ci_op_Atan;
 extern const struct ci_op ci_op_Atanh;
+extern const struct ci_op ci_op_AveragePool;
 extern const struct ci_op ci_op_BatchNormalization;
 extern const struct ci_op ci_op_BitShift;
 extern const struct ci_op ci_op_Cast;
@@ -24,6 +25,8 @@ extern const struct ci_op ci_op_Clip;
 extern const struct ci_op ci_op_Compress;
 extern const struct ci_op ci_op_Concat;
 extern const struct ci_op ci_op_ConstantOfShape;
+extern const struct ci_op ci_op_Conv;
+extern const struct ci_op ci_op_ConvTranspose;
 extern const struct ci_op ci_op_Cos;
 extern const struct ci_op ci_op_Cosh;
 extern const struct ci_op ci_op_DepthToSpace;
@@ -42,6 +45,8 @@ extern const struct ci_op ci_op_GatherElements;
 extern const struct ci_op ci_op_GatherND;
 extern const struct ci_op ci_op_Gelu;
 extern const struct ci_op ci_op_Gemm;
+extern const struct ci_op ci_op_GlobalAveragePool;
+extern const struct ci_op ci_op_GlobalMaxPool;
 extern const struct ci_op ci_op_Greater;
 extern const struct ci_op ci_op_GreaterOrEqual;
 extern const struct ci_op ci_op_HardSigmoid;
@@ -58,8 +63,10 @@ extern const struct ci_op ci_op_Less;
 extern const struct ci_op ci_op_LessOrEqual;
 extern const struct ci_op ci_op_Log;
 extern const struct ci_op ci_op_LogSoftmax;
+extern const struct ci_op ci_op_LpPool;
 extern const struct ci_op ci_op_MatMul;
 extern const struct ci_op ci_op_Max;
+extern const struct ci_op ci_op_MaxPool;
 extern const struct ci_op ci_op_Mean;
 extern const struct ci_op ci_op_MeanVarianceNormalization;
 extern const struct ci_op ci_op_Min;
@@ -132,6 +139,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Asinh) \
 	X(Atan) \
 	X(Atanh) \
+	X(AveragePool) \
 	X(BatchNormalization) \
 	X(BitShift) \
 	X(Cast) \
@@ -142,6 +150,8 @@ extern const struct ci_op ci_op_Xor;
 	X(Compress) \
 	X(Concat) \
 	X(ConstantOfShape) \
+	X(Conv) \
+	X(ConvTranspose) \
 	X(Cos) \
 	X(Cosh) \
 	X(DepthToSpace) \
@@ -160,6 +170,8 @@ extern const struct ci_op ci_op_Xor;
 	X(GatherND) \
 	X(Gelu) \
 	X(Gemm) \
+	X(GlobalAveragePool) \
+	X(GlobalMaxPool) \
 	X(Greater) \
 	X(GreaterOrEqual) \
 	X(HardSigmoid) \
@@ -176,8 +188,10 @@ extern const struct ci_op ci_op_Xor;
 	X(LessOrEqual) \
 	X(Log) \
 	X(LogSoftmax) \
+	X(LpPool) \
 	X(MatMul) \
 	X(Max) \
+	X(MaxPool) \
 	X(Mean) \
 	X(MeanVarianceNormalization) \
 	X(Min) \
