@@ -53,7 +53,7 @@ struct ci_exec {
 	struct arena_buf *bufs;
 	size_t n_bufs;
 	size_t bytes;		/* total held */
-	int scratch[16];
+	int scratch[32];
 	int n_scratch;
 	struct cinfer_model *m;
 	struct rt_node *cur;

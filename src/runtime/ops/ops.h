@@ -95,6 +95,7 @@ extern const struct ci_op ci_op_ReduceSum;
 extern const struct ci_op ci_op_ReduceSumSquare;
 extern const struct ci_op ci_op_Relu;
 extern const struct ci_op ci_op_Reshape;
+extern const struct ci_op ci_op_Resize;
 extern const struct ci_op ci_op_Round;
 extern const struct ci_op ci_op_Scatter;
 extern const struct ci_op ci_op_ScatterElements;
@@ -124,6 +125,7 @@ extern const struct ci_op ci_op_Tile;
 extern const struct ci_op ci_op_Transpose;
 extern const struct ci_op ci_op_Trilu;
 extern const struct ci_op ci_op_Unsqueeze;
+extern const struct ci_op ci_op_Upsample;
 extern const struct ci_op ci_op_Where;
 extern const struct ci_op ci_op_Xor;
 
@@ -220,6 +222,7 @@ extern const struct ci_op ci_op_Xor;
 	X(ReduceSumSquare) \
 	X(Relu) \
 	X(Reshape) \
+	X(Resize) \
 	X(Round) \
 	X(Scatter) \
 	X(ScatterElements) \
@@ -249,6 +252,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Transpose) \
 	X(Trilu) \
 	X(Unsqueeze) \
+	X(Upsample) \
 	X(Where) \
 	X(Xor) \
 
