@@ -558,7 +558,7 @@ build(struct cinfer_model *m, struct cinfer_err *e)
 	}
 	rc = 0;
 out:
-	for (size_t i = 0; node_in && i < g->n_nodes; i++) {
+	for (size_t i = 0; node_in && node_out && i < g->n_nodes; i++) {
 		ci_free(node_in[i]);
 		ci_free(node_out[i]);
 	}
