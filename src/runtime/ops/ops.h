@@ -26,12 +26,15 @@ extern const struct ci_op ci_op_Compress;
 extern const struct ci_op ci_op_Concat;
 extern const struct ci_op ci_op_ConstantOfShape;
 extern const struct ci_op ci_op_Conv;
+extern const struct ci_op ci_op_ConvInteger;
 extern const struct ci_op ci_op_ConvTranspose;
 extern const struct ci_op ci_op_Cos;
 extern const struct ci_op ci_op_Cosh;
 extern const struct ci_op ci_op_DepthToSpace;
+extern const struct ci_op ci_op_DequantizeLinear;
 extern const struct ci_op ci_op_Div;
 extern const struct ci_op ci_op_Dropout;
+extern const struct ci_op ci_op_DynamicQuantizeLinear;
 extern const struct ci_op ci_op_Elu;
 extern const struct ci_op ci_op_Equal;
 extern const struct ci_op ci_op_Erf;
@@ -65,6 +68,7 @@ extern const struct ci_op ci_op_Log;
 extern const struct ci_op ci_op_LogSoftmax;
 extern const struct ci_op ci_op_LpPool;
 extern const struct ci_op ci_op_MatMul;
+extern const struct ci_op ci_op_MatMulInteger;
 extern const struct ci_op ci_op_Max;
 extern const struct ci_op ci_op_MaxPool;
 extern const struct ci_op ci_op_Mean;
@@ -81,6 +85,9 @@ extern const struct ci_op ci_op_Or;
 extern const struct ci_op ci_op_PRelu;
 extern const struct ci_op ci_op_Pad;
 extern const struct ci_op ci_op_Pow;
+extern const struct ci_op ci_op_QLinearConv;
+extern const struct ci_op ci_op_QLinearMatMul;
+extern const struct ci_op ci_op_QuantizeLinear;
 extern const struct ci_op ci_op_Range;
 extern const struct ci_op ci_op_Reciprocal;
 extern const struct ci_op ci_op_ReduceL1;
@@ -153,12 +160,15 @@ extern const struct ci_op ci_op_Xor;
 	X(Concat) \
 	X(ConstantOfShape) \
 	X(Conv) \
+	X(ConvInteger) \
 	X(ConvTranspose) \
 	X(Cos) \
 	X(Cosh) \
 	X(DepthToSpace) \
+	X(DequantizeLinear) \
 	X(Div) \
 	X(Dropout) \
+	X(DynamicQuantizeLinear) \
 	X(Elu) \
 	X(Equal) \
 	X(Erf) \
@@ -192,6 +202,7 @@ extern const struct ci_op ci_op_Xor;
 	X(LogSoftmax) \
 	X(LpPool) \
 	X(MatMul) \
+	X(MatMulInteger) \
 	X(Max) \
 	X(MaxPool) \
 	X(Mean) \
@@ -208,6 +219,9 @@ extern const struct ci_op ci_op_Xor;
 	X(PRelu) \
 	X(Pad) \
 	X(Pow) \
+	X(QLinearConv) \
+	X(QLinearMatMul) \
+	X(QuantizeLinear) \
 	X(Range) \
 	X(Reciprocal) \
 	X(ReduceL1) \
