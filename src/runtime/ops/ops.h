@@ -17,6 +17,7 @@ extern const struct ci_op ci_op_Atanh;
 extern const struct ci_op ci_op_AveragePool;
 extern const struct ci_op ci_op_BatchNormalization;
 extern const struct ci_op ci_op_BitShift;
+extern const struct ci_op ci_op_BlackmanWindow;
 extern const struct ci_op ci_op_Cast;
 extern const struct ci_op ci_op_CastLike;
 extern const struct ci_op ci_op_Ceil;
@@ -30,11 +31,14 @@ extern const struct ci_op ci_op_ConvInteger;
 extern const struct ci_op ci_op_ConvTranspose;
 extern const struct ci_op ci_op_Cos;
 extern const struct ci_op ci_op_Cosh;
+extern const struct ci_op ci_op_CumSum;
 extern const struct ci_op ci_op_DepthToSpace;
 extern const struct ci_op ci_op_DequantizeLinear;
+extern const struct ci_op ci_op_Det;
 extern const struct ci_op ci_op_Div;
 extern const struct ci_op ci_op_Dropout;
 extern const struct ci_op ci_op_DynamicQuantizeLinear;
+extern const struct ci_op ci_op_Einsum;
 extern const struct ci_op ci_op_Elu;
 extern const struct ci_op ci_op_Equal;
 extern const struct ci_op ci_op_Erf;
@@ -52,6 +56,8 @@ extern const struct ci_op ci_op_GlobalAveragePool;
 extern const struct ci_op ci_op_GlobalMaxPool;
 extern const struct ci_op ci_op_Greater;
 extern const struct ci_op ci_op_GreaterOrEqual;
+extern const struct ci_op ci_op_HammingWindow;
+extern const struct ci_op ci_op_HannWindow;
 extern const struct ci_op ci_op_HardSigmoid;
 extern const struct ci_op ci_op_HardSwish;
 extern const struct ci_op ci_op_Hardmax;
@@ -103,6 +109,7 @@ extern const struct ci_op ci_op_ReduceSumSquare;
 extern const struct ci_op ci_op_Relu;
 extern const struct ci_op ci_op_Reshape;
 extern const struct ci_op ci_op_Resize;
+extern const struct ci_op ci_op_ReverseSequence;
 extern const struct ci_op ci_op_Round;
 extern const struct ci_op ci_op_Scatter;
 extern const struct ci_op ci_op_ScatterElements;
@@ -129,6 +136,7 @@ extern const struct ci_op ci_op_Tan;
 extern const struct ci_op ci_op_Tanh;
 extern const struct ci_op ci_op_ThresholdedRelu;
 extern const struct ci_op ci_op_Tile;
+extern const struct ci_op ci_op_TopK;
 extern const struct ci_op ci_op_Transpose;
 extern const struct ci_op ci_op_Trilu;
 extern const struct ci_op ci_op_Unsqueeze;
@@ -151,6 +159,7 @@ extern const struct ci_op ci_op_Xor;
 	X(AveragePool) \
 	X(BatchNormalization) \
 	X(BitShift) \
+	X(BlackmanWindow) \
 	X(Cast) \
 	X(CastLike) \
 	X(Ceil) \
@@ -164,11 +173,14 @@ extern const struct ci_op ci_op_Xor;
 	X(ConvTranspose) \
 	X(Cos) \
 	X(Cosh) \
+	X(CumSum) \
 	X(DepthToSpace) \
 	X(DequantizeLinear) \
+	X(Det) \
 	X(Div) \
 	X(Dropout) \
 	X(DynamicQuantizeLinear) \
+	X(Einsum) \
 	X(Elu) \
 	X(Equal) \
 	X(Erf) \
@@ -186,6 +198,8 @@ extern const struct ci_op ci_op_Xor;
 	X(GlobalMaxPool) \
 	X(Greater) \
 	X(GreaterOrEqual) \
+	X(HammingWindow) \
+	X(HannWindow) \
 	X(HardSigmoid) \
 	X(HardSwish) \
 	X(Hardmax) \
@@ -237,6 +251,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Relu) \
 	X(Reshape) \
 	X(Resize) \
+	X(ReverseSequence) \
 	X(Round) \
 	X(Scatter) \
 	X(ScatterElements) \
@@ -263,6 +278,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Tanh) \
 	X(ThresholdedRelu) \
 	X(Tile) \
+	X(TopK) \
 	X(Transpose) \
 	X(Trilu) \
 	X(Unsqueeze) \
