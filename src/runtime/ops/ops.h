@@ -47,6 +47,7 @@ extern const struct ci_op ci_op_Expand;
 extern const struct ci_op ci_op_EyeLike;
 extern const struct ci_op ci_op_Flatten;
 extern const struct ci_op ci_op_Floor;
+extern const struct ci_op ci_op_GRU;
 extern const struct ci_op ci_op_Gather;
 extern const struct ci_op ci_op_GatherElements;
 extern const struct ci_op ci_op_GatherND;
@@ -66,6 +67,7 @@ extern const struct ci_op ci_op_InstanceNormalization;
 extern const struct ci_op ci_op_IsInf;
 extern const struct ci_op ci_op_IsNaN;
 extern const struct ci_op ci_op_LRN;
+extern const struct ci_op ci_op_LSTM;
 extern const struct ci_op ci_op_LayerNormalization;
 extern const struct ci_op ci_op_LeakyRelu;
 extern const struct ci_op ci_op_Less;
@@ -94,6 +96,7 @@ extern const struct ci_op ci_op_Pow;
 extern const struct ci_op ci_op_QLinearConv;
 extern const struct ci_op ci_op_QLinearMatMul;
 extern const struct ci_op ci_op_QuantizeLinear;
+extern const struct ci_op ci_op_RNN;
 extern const struct ci_op ci_op_Range;
 extern const struct ci_op ci_op_Reciprocal;
 extern const struct ci_op ci_op_ReduceL1;
@@ -189,6 +192,7 @@ extern const struct ci_op ci_op_Xor;
 	X(EyeLike) \
 	X(Flatten) \
 	X(Floor) \
+	X(GRU) \
 	X(Gather) \
 	X(GatherElements) \
 	X(GatherND) \
@@ -208,6 +212,7 @@ extern const struct ci_op ci_op_Xor;
 	X(IsInf) \
 	X(IsNaN) \
 	X(LRN) \
+	X(LSTM) \
 	X(LayerNormalization) \
 	X(LeakyRelu) \
 	X(Less) \
@@ -236,6 +241,7 @@ extern const struct ci_op ci_op_Xor;
 	X(QLinearConv) \
 	X(QLinearMatMul) \
 	X(QuantizeLinear) \
+	X(RNN) \
 	X(Range) \
 	X(Reciprocal) \
 	X(ReduceL1) \
