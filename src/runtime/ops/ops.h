@@ -86,6 +86,7 @@ extern const struct ci_op ci_op_Mish;
 extern const struct ci_op ci_op_Mod;
 extern const struct ci_op ci_op_Mul;
 extern const struct ci_op ci_op_Neg;
+extern const struct ci_op ci_op_NegativeLogLikelihoodLoss;
 extern const struct ci_op ci_op_NonZero;
 extern const struct ci_op ci_op_Not;
 extern const struct ci_op ci_op_OneHot;
@@ -127,6 +128,7 @@ extern const struct ci_op ci_op_Sinh;
 extern const struct ci_op ci_op_Size;
 extern const struct ci_op ci_op_Slice;
 extern const struct ci_op ci_op_Softmax;
+extern const struct ci_op ci_op_SoftmaxCrossEntropyLoss;
 extern const struct ci_op ci_op_Softplus;
 extern const struct ci_op ci_op_Softsign;
 extern const struct ci_op ci_op_SpaceToDepth;
@@ -231,6 +233,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Mod) \
 	X(Mul) \
 	X(Neg) \
+	X(NegativeLogLikelihoodLoss) \
 	X(NonZero) \
 	X(Not) \
 	X(OneHot) \
@@ -272,6 +275,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Size) \
 	X(Slice) \
 	X(Softmax) \
+	X(SoftmaxCrossEntropyLoss) \
 	X(Softplus) \
 	X(Softsign) \
 	X(SpaceToDepth) \
