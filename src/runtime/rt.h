@@ -181,6 +181,19 @@ const char *ci_attr_s(const struct ci_node *n, const char *name, const char *def
 /* ints attribute; *count = 0 and NULL when absent. */
 const int64_t *ci_attr_ints(const struct ci_node *n, const char *name, size_t *count);
 
+/* Float to integer without undefined behaviour: NaN is 0, the range is clamped. */
+static inline int64_t
+ci_f2i(double v)
+{
+	if (!(v == v))
+		return 0;
+	if (v >= 4.6e18)
+		return (int64_t)4.6e18;
+	if (v <= -4.6e18)
+		return -(int64_t)4.6e18;
+	return (int64_t)v;
+}
+
 /* Reads an int64/int32 tensor's element i as int64. */
 int64_t ci_tensor_i64(const struct ci_tensor *t, size_t i);
 double ci_tensor_f64(const struct ci_tensor *t, size_t i);

@@ -381,8 +381,8 @@ run_pow(struct ci_kctx *k, struct cinfer_err *e)
 			switch (y->dtype) {
 			case CI_DT_FLOAT: ((float *)y->data)[o] = (float)v; break;
 			case CI_DT_DOUBLE: ((double *)y->data)[o] = v; break;
-			case CI_DT_INT32: ((int32_t *)y->data)[o] = (int32_t)v; break;
-			case CI_DT_INT64: ((int64_t *)y->data)[o] = (int64_t)v; break;
+			case CI_DT_INT32: ((int32_t *)y->data)[o] = (int32_t)ci_f2i(v); break;
+			case CI_DT_INT64: ((int64_t *)y->data)[o] = ci_f2i(v); break;
 			default: return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "Pow: types");
 			}
 			for (int j = nd - 1; j >= 0; j--) {

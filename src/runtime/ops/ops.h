@@ -57,6 +57,7 @@ extern const struct ci_op ci_op_GlobalAveragePool;
 extern const struct ci_op ci_op_GlobalMaxPool;
 extern const struct ci_op ci_op_Greater;
 extern const struct ci_op ci_op_GreaterOrEqual;
+extern const struct ci_op ci_op_GridSample;
 extern const struct ci_op ci_op_HammingWindow;
 extern const struct ci_op ci_op_HannWindow;
 extern const struct ci_op ci_op_HardSigmoid;
@@ -87,6 +88,7 @@ extern const struct ci_op ci_op_Mod;
 extern const struct ci_op ci_op_Mul;
 extern const struct ci_op ci_op_Neg;
 extern const struct ci_op ci_op_NegativeLogLikelihoodLoss;
+extern const struct ci_op ci_op_NonMaxSuppression;
 extern const struct ci_op ci_op_NonZero;
 extern const struct ci_op ci_op_Not;
 extern const struct ci_op ci_op_OneHot;
@@ -114,6 +116,7 @@ extern const struct ci_op ci_op_Relu;
 extern const struct ci_op ci_op_Reshape;
 extern const struct ci_op ci_op_Resize;
 extern const struct ci_op ci_op_ReverseSequence;
+extern const struct ci_op ci_op_RoiAlign;
 extern const struct ci_op ci_op_Round;
 extern const struct ci_op ci_op_Scatter;
 extern const struct ci_op ci_op_ScatterElements;
@@ -204,6 +207,7 @@ extern const struct ci_op ci_op_Xor;
 	X(GlobalMaxPool) \
 	X(Greater) \
 	X(GreaterOrEqual) \
+	X(GridSample) \
 	X(HammingWindow) \
 	X(HannWindow) \
 	X(HardSigmoid) \
@@ -234,6 +238,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Mul) \
 	X(Neg) \
 	X(NegativeLogLikelihoodLoss) \
+	X(NonMaxSuppression) \
 	X(NonZero) \
 	X(Not) \
 	X(OneHot) \
@@ -261,6 +266,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Reshape) \
 	X(Resize) \
 	X(ReverseSequence) \
+	X(RoiAlign) \
 	X(Round) \
 	X(Scatter) \
 	X(ScatterElements) \

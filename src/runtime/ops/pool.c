@@ -91,7 +91,7 @@ pool(struct ci_kctx *k, enum pk kind, struct cinfer_err *e)
 					if (x->dtype == CI_DT_FLOAT)
 						((float *)k->out[0]->data)[o] = (float)acc;
 					else
-						((uint8_t *)k->out[0]->data)[o] = (uint8_t)acc;
+						((uint8_t *)k->out[0]->data)[o] = (uint8_t)(acc >= 0 && acc <= 255 ? acc : 0);
 					if (want_idx)
 						((int64_t *)k->out[1]->data)[o] = best < 0 ? 0 :
 						    (int64_t)(ch * isz) + best;

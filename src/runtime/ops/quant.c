@@ -28,6 +28,9 @@ q8_store(void *dst, int dt, size_t i, double v)
 {
 	double r = nearbyint(v);	/* round half to even (default FP mode) */
 
+	if (r != r)
+		r = 0;
+
 	if (dt == CI_DT_UINT8)
 		((uint8_t *)dst)[i] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
 	else
@@ -135,13 +138,13 @@ run_dynamic_quantize(struct ci_kctx *k, struct cinfer_err *e)
 	}
 	scale = (mx - mn) / 255.0f;
 	zpf = scale == 0 ? 0 : nearbyintf((0 - mn) / scale);
-	zp = (uint8_t)(zpf < 0 ? 0 : zpf > 255 ? 255 : zpf);
+	zp = (uint8_t)(!(zpf > 0) ? 0 : zpf > 255 ? 255 : zpf);
 	if (ci_out_like(k, 0, CI_DT_UINT8, x, e) != 0 || ci_out(k, 1, CI_DT_FLOAT, 0, NULL, e) != 0 ||
 	    ci_out(k, 2, CI_DT_UINT8, 0, NULL, e) != 0)
 		return -1;
 	for (size_t i = 0; i < x->count; i++) {
 		float v = scale == 0 ? 0 : nearbyintf(((const float *)x->data)[i] / scale) + zp;
-		((uint8_t *)k->out[0]->data)[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+		q8_store(k->out[0]->data, CI_DT_UINT8, i, v);
 	}
 	if (k->out[1])
 		*(float *)k->out[1]->data = scale;

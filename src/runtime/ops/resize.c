@@ -169,16 +169,16 @@ run_resize(struct ci_kctx *k, struct cinfer_err *e)
 				double f = floor(xo), r;
 				int64_t v;
 				switch (nm) {
-				case N_PFLOOR: r = xo - f; v = (int64_t)(r <= 0.5 ? f : f + 1); break;
-				case N_PCEIL: r = xo - f; v = (int64_t)(r < 0.5 ? f : f + 1); break;
-				case N_FLOOR: v = (int64_t)f; break;
-				default: v = (int64_t)ceil(xo); break;
+				case N_PFLOOR: r = xo - f; v = ci_f2i(r <= 0.5 ? f : f + 1); break;
+				case N_PCEIL: r = xo - f; v = ci_f2i(r < 0.5 ? f : f + 1); break;
+				case N_FLOOR: v = ci_f2i(f); break;
+				default: v = ci_f2i(ceil(xo)); break;
 				}
 				ix[0] = v < 0 ? 0 : v >= in ? in - 1 : v;
 				w[0] = 1;
 			} else if (mode == M_LINEAR) {
 				double f = floor(xo), r = xo - f;
-				int64_t i0 = (int64_t)f, i1 = i0 + 1;
+				int64_t i0 = ci_f2i(f), i1 = i0 + 1;
 				ix[0] = i0 < 0 ? 0 : i0 >= in ? in - 1 : i0;
 				ix[1] = i1 < 0 ? 0 : i1 >= in ? in - 1 : i1;
 				w[0] = (float)(1 - r);
@@ -187,7 +187,7 @@ run_resize(struct ci_kctx *k, struct cinfer_err *e)
 				double f = floor(xo), r = xo - f, c[4], sum = 0;
 				cubic_coeffs(r, a, c);
 				for (int t = 0; t < 4; t++) {
-					int64_t i = (int64_t)f - 1 + t;
+					int64_t i = ci_f2i(f) - 1 + t;
 					if (excl && (i < 0 || i >= in))
 						c[t] = 0;
 					sum += c[t];

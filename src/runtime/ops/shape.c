@@ -1333,7 +1333,7 @@ run_onehot(struct ci_kctx *k, struct cinfer_err *e)
 	if (ind == NULL || dep == NULL || val == NULL || dep->count != 1 || val->count != 2 ||
 	    ci_dt_size(val->dtype) == 0)
 		return ci_op_fail(k, e, "inputs");
-	depth = (int64_t)ci_tensor_f64(dep, 0);
+	depth = ci_f2i(ci_tensor_f64(dep, 0));
 	nd = ind->ndim + 1;
 	if (depth < 0 || depth > (1 << 24) || nd > CI_RT_MAX_DIMS)
 		return ci_op_fail(k, e, "depth or rank");
@@ -1352,7 +1352,7 @@ run_onehot(struct ci_kctx *k, struct cinfer_err *e)
 	for (size_t o = 0; o < outer; o++)
 		for (int64_t dd = 0; dd < depth; dd++)
 			for (size_t i = 0; i < inner; i++) {
-				int64_t v = (int64_t)ci_tensor_f64(ind, o * inner + i);
+				int64_t v = ci_f2i(ci_tensor_f64(ind, o * inner + i));
 				if (v < 0)
 					v += depth;
 				memcpy((uint8_t *)k->out[0]->data + ((o * (size_t)depth + (size_t)dd) * inner + i) * es,
