@@ -53,6 +53,7 @@ struct ci_exec {
 	struct arena_buf *bufs;
 	size_t n_bufs;
 	size_t bytes;		/* total held */
+	size_t limit;		/* cap on bytes (cinfer_model_set_memory_limit) */
 	int scratch[32];
 	int n_scratch;
 	struct cinfer_model *m;
@@ -108,8 +109,9 @@ arena_get(struct ci_exec *x, size_t size, struct cinfer_err *e)
 		freeslot = (int)x->n_bufs++;
 		memset(&x->bufs[freeslot], 0, sizeof(*nb));
 	}
-	if (size > SIZE_MAX - 64)
-		return ci_fail(e, CINFER_E_LIMIT, STAGE, "buffer too large");
+	if (size > SIZE_MAX - 64 || size > x->limit - x->bytes)
+		return ci_fail(e, CINFER_E_LIMIT, STAGE, "tensor memory over the limit of %zu bytes",
+		    x->limit);
 	{
 		struct arena_buf *b = &x->bufs[freeslot];
 		b->base = ci_alloc(size + 64);
@@ -585,6 +587,7 @@ cinfer_model_load_mem(const uint8_t *buf, size_t size, const char *dir,
 		return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
 	m->threads = 1;
 	m->x.m = m;
+	m->x.limit = SIZE_MAX;
 	if (ci_onnx_parse(buf, size, dir, &m->proto, e) != 0 || build(m, e) != 0) {
 		cinfer_model_free(m);
 		return -1;
@@ -662,6 +665,12 @@ cinfer_model_input_info(const struct cinfer_model *m, size_t i, int *dtype, int 
 	for (int d = 0; d < vi->ndim && d < CINFER_MAX_DIMS; d++)
 		dims[d] = vi->dims[d];
 	return 0;
+}
+
+void
+cinfer_model_set_memory_limit(struct cinfer_model *m, size_t bytes)
+{
+	m->x.limit = bytes < m->x.bytes ? m->x.bytes : bytes;
 }
 
 void
