@@ -32,6 +32,7 @@ extern const struct ci_op ci_op_ConvTranspose;
 extern const struct ci_op ci_op_Cos;
 extern const struct ci_op ci_op_Cosh;
 extern const struct ci_op ci_op_CumSum;
+extern const struct ci_op ci_op_DFT;
 extern const struct ci_op ci_op_DepthToSpace;
 extern const struct ci_op ci_op_DequantizeLinear;
 extern const struct ci_op ci_op_Det;
@@ -82,6 +83,7 @@ extern const struct ci_op ci_op_Max;
 extern const struct ci_op ci_op_MaxPool;
 extern const struct ci_op ci_op_Mean;
 extern const struct ci_op ci_op_MeanVarianceNormalization;
+extern const struct ci_op ci_op_MelWeightMatrix;
 extern const struct ci_op ci_op_Min;
 extern const struct ci_op ci_op_Mish;
 extern const struct ci_op ci_op_Mod;
@@ -118,6 +120,7 @@ extern const struct ci_op ci_op_Resize;
 extern const struct ci_op ci_op_ReverseSequence;
 extern const struct ci_op ci_op_RoiAlign;
 extern const struct ci_op ci_op_Round;
+extern const struct ci_op ci_op_STFT;
 extern const struct ci_op ci_op_Scatter;
 extern const struct ci_op ci_op_ScatterElements;
 extern const struct ci_op ci_op_ScatterND;
@@ -182,6 +185,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Cos) \
 	X(Cosh) \
 	X(CumSum) \
+	X(DFT) \
 	X(DepthToSpace) \
 	X(DequantizeLinear) \
 	X(Det) \
@@ -232,6 +236,7 @@ extern const struct ci_op ci_op_Xor;
 	X(MaxPool) \
 	X(Mean) \
 	X(MeanVarianceNormalization) \
+	X(MelWeightMatrix) \
 	X(Min) \
 	X(Mish) \
 	X(Mod) \
@@ -268,6 +273,7 @@ extern const struct ci_op ci_op_Xor;
 	X(ReverseSequence) \
 	X(RoiAlign) \
 	X(Round) \
+	X(STFT) \
 	X(Scatter) \
 	X(ScatterElements) \
 	X(ScatterND) \
