@@ -492,6 +492,138 @@ static int run_hann(struct ci_kctx *k, struct cinfer_err *e) { return window(k, 
 static int run_hamming(struct ci_kctx *k, struct cinfer_err *e) { return window(k, 1, e); }
 static int run_blackman(struct ci_kctx *k, struct cinfer_err *e) { return window(k, 2, e); }
 
+/* ---- Unique ------------------------------------------------------------------ */
+struct uq {
+	const struct ci_tensor *x;
+	size_t outer, n, inner;
+};
+
+/* Lexicographic order of slices a and b along the axis. */
+static int
+slice_cmp(const struct uq *u, size_t a, size_t b)
+{
+	for (size_t o = 0; o < u->outer; o++)
+		for (size_t i = 0; i < u->inner; i++) {
+			double va = ci_tensor_f64(u->x, (o * u->n + a) * u->inner + i);
+			double vb = ci_tensor_f64(u->x, (o * u->n + b) * u->inner + i);
+			if (va != vb)
+				return va < vb ? -1 : 1;
+		}
+	return 0;
+}
+
+/* Stable merge sort of slice indices (ties keep index order). */
+static void
+msort(const struct uq *u, int64_t *v, int64_t *tmp, size_t n)
+{
+	size_t h, i, j, o;
+
+	if (n < 2)
+		return;
+	h = n / 2;
+	msort(u, v, tmp, h);
+	msort(u, v + h, tmp, n - h);
+	for (i = 0, j = h, o = 0; i < h || j < n;) {
+		if (j >= n || (i < h && slice_cmp(u, (size_t)v[i], (size_t)v[j]) <= 0))
+			tmp[o++] = v[i++];
+		else
+			tmp[o++] = v[j++];
+	}
+	memcpy(v, tmp, n * sizeof(*v));
+}
+
+static int
+run_unique(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *x = ci_in(k, 0);
+	const struct ci_attr *aa = ci_node_attr(k->node, "axis");
+	int sorted = (int)ci_attr_i(k->node, "sorted", 1), ax = -1;
+	struct uq u;
+	int64_t *ord, *tmp, *grp, *first, *cnt, *rank, ng = 0, dims[CI_RT_MAX_DIMS];
+	size_t es;
+
+	if (x == NULL || !numeric(x->dtype))
+		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "Unique: type");
+	u.x = x;
+	u.outer = 1;
+	u.inner = 1;
+	if (aa) {
+		ax = ci_axis(aa->i, x->ndim);
+		if (ax < 0)
+			return ci_op_fail(k, e, "axis");
+		for (int d = 0; d < ax; d++)
+			u.outer *= (size_t)x->dims[d];
+		for (int d = ax + 1; d < x->ndim; d++)
+			u.inner *= (size_t)x->dims[d];
+		u.n = (size_t)x->dims[ax];
+	} else {
+		u.n = x->count;
+	}
+	ord = ci_scratch(k, (u.n + 1) * sizeof(int64_t), e);
+	tmp = ci_scratch(k, (u.n + 1) * sizeof(int64_t), e);
+	grp = ci_scratch(k, (u.n + 1) * sizeof(int64_t), e);
+	first = ci_scratch(k, (u.n + 1) * sizeof(int64_t), e);
+	cnt = ci_scratch(k, (u.n + 1) * sizeof(int64_t), e);
+	rank = ci_scratch(k, (u.n + 1) * sizeof(int64_t), e);
+	if (!ord || !tmp || !grp || !first || !cnt || !rank)
+		return -1;
+	for (size_t i = 0; i < u.n; i++)
+		ord[i] = (int64_t)i;
+	msort(&u, ord, tmp, u.n);
+	/* groups in sorted order; first[g] = smallest index, grp[slice] = g */
+	for (size_t i = 0; i < u.n; i++) {
+		if (i == 0 || slice_cmp(&u, (size_t)ord[i - 1], (size_t)ord[i]) != 0) {
+			first[ng] = ord[i];
+			cnt[ng] = 0;
+			ng++;
+		}
+		grp[ord[i]] = ng - 1;
+		cnt[ng - 1]++;
+	}
+	/* output position of each group */
+	if (sorted) {
+		for (int64_t g = 0; g < ng; g++)
+			rank[g] = g;
+	} else {
+		int64_t r = 0;
+		for (size_t i = 0; i < u.n; i++) {
+			int64_t g = grp[i];
+			if (first[g] == (int64_t)i)
+				rank[g] = r++;
+		}
+	}
+	if (aa) {
+		memcpy(dims, x->dims, sizeof(dims));
+		dims[ax] = ng;
+		if (ci_out(k, 0, x->dtype, x->ndim, dims, e) != 0)
+			return -1;
+	} else if (ci_out(k, 0, x->dtype, 1, &ng, e) != 0) {
+		return -1;
+	}
+	{
+		int64_t nn = (int64_t)u.n;
+		if (ci_out(k, 1, CI_DT_INT64, 1, &ng, e) != 0 || ci_out(k, 2, CI_DT_INT64, 1, &nn, e) != 0 ||
+		    ci_out(k, 3, CI_DT_INT64, 1, &ng, e) != 0)
+			return -1;
+	}
+	es = ci_dt_size(x->dtype);
+	for (int64_t g = 0; g < ng; g++) {
+		int64_t r = rank[g];
+		for (size_t o = 0; o < u.outer; o++)
+			memcpy((uint8_t *)k->out[0]->data + ((o * (size_t)ng + (size_t)r) * u.inner) * es,
+			    (const uint8_t *)x->data + ((o * u.n + (size_t)first[g]) * u.inner) * es,
+			    u.inner * es);
+		if (k->n_out > 1 && k->out[1])
+			((int64_t *)k->out[1]->data)[r] = first[g];
+		if (k->n_out > 3 && k->out[3])
+			((int64_t *)k->out[3]->data)[r] = cnt[g];
+	}
+	if (k->n_out > 2 && k->out[2])
+		for (size_t i = 0; i < u.n; i++)
+			((int64_t *)k->out[2]->data)[i] = rank[grp[i]];
+	return 0;
+}
+
 CI_OP_DEF(BlackmanWindow, "BlackmanWindow", 17, run_blackman);
 CI_OP_DEF(CumSum, "CumSum", 11, run_cumsum);
 CI_OP_DEF(Det, "Det", 11, run_det);
@@ -500,3 +632,4 @@ CI_OP_DEF(HammingWindow, "HammingWindow", 17, run_hamming);
 CI_OP_DEF(HannWindow, "HannWindow", 17, run_hann);
 CI_OP_DEF(ReverseSequence, "ReverseSequence", 10, run_reverse_sequence);
 CI_OP_DEF(TopK, "TopK", 1, run_topk);
+CI_OP_DEF(Unique, "Unique", 11, run_unique);

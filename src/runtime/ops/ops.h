@@ -81,6 +81,7 @@ extern const struct ci_op ci_op_MatMul;
 extern const struct ci_op ci_op_MatMulInteger;
 extern const struct ci_op ci_op_Max;
 extern const struct ci_op ci_op_MaxPool;
+extern const struct ci_op ci_op_MaxUnpool;
 extern const struct ci_op ci_op_Mean;
 extern const struct ci_op ci_op_MeanVarianceNormalization;
 extern const struct ci_op ci_op_MelWeightMatrix;
@@ -150,6 +151,7 @@ extern const struct ci_op ci_op_Tile;
 extern const struct ci_op ci_op_TopK;
 extern const struct ci_op ci_op_Transpose;
 extern const struct ci_op ci_op_Trilu;
+extern const struct ci_op ci_op_Unique;
 extern const struct ci_op ci_op_Unsqueeze;
 extern const struct ci_op ci_op_Upsample;
 extern const struct ci_op ci_op_Where;
@@ -234,6 +236,7 @@ extern const struct ci_op ci_op_Xor;
 	X(MatMulInteger) \
 	X(Max) \
 	X(MaxPool) \
+	X(MaxUnpool) \
 	X(Mean) \
 	X(MeanVarianceNormalization) \
 	X(MelWeightMatrix) \
@@ -303,6 +306,7 @@ extern const struct ci_op ci_op_Xor;
 	X(TopK) \
 	X(Transpose) \
 	X(Trilu) \
+	X(Unique) \
 	X(Unsqueeze) \
 	X(Upsample) \
 	X(Where) \

@@ -135,8 +135,67 @@ global(struct ci_kctx *k, int is_max, struct cinfer_err *e)
 static int run_gavg(struct ci_kctx *k, struct cinfer_err *e) { return global(k, 0, e); }
 static int run_gmax(struct ci_kctx *k, struct cinfer_err *e) { return global(k, 1, e); }
 
+static int
+run_maxunpool(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *x = ci_in(k, 0), *ind = ci_in(k, 1), *os = ci_in(k, 2);
+	struct ci_spatial sp = { 0 };
+	int64_t dims[CI_RT_MAX_DIMS], def[CI_RT_MAX_DIMS];
+	size_t es, dplane = 1, oplane = 1;
+
+	if (x == NULL || ind == NULL || ind->dtype != CI_DT_INT64 || ind->count != x->count ||
+	    ci_dt_size(x->dtype) == 0)
+		return ci_op_fail(k, e, "X and int64 indices of the same shape");
+	if (ci_spatial_init(k, x, NULL, 0, &sp, e) != 0)
+		return -1;
+	/* indices address the default output; output_shape may enlarge it */
+	def[0] = x->dims[0];
+	def[1] = x->dims[1];
+	for (int i = 0; i < sp.ns; i++) {
+		int j = 3 - sp.ns + i;
+		def[2 + i] = (sp.in[j] - 1) * sp.s[j] + sp.k[j] - sp.pb[j] - sp.pe[j];
+		if (def[2 + i] < 1)
+			return ci_op_fail(k, e, "output size");
+	}
+	memcpy(dims, def, sizeof(dims));
+	if (os && os->count > 0) {
+		if (os->dtype != CI_DT_INT64 || os->count != (size_t)x->ndim)
+			return ci_op_fail(k, e, "output_shape");
+		for (int d = 0; d < x->ndim; d++) {
+			dims[d] = ((const int64_t *)os->data)[d];
+			if ((d < 2 && dims[d] != def[d]) || dims[d] < def[d])
+				return ci_op_fail(k, e, "output_shape smaller than the unpooled shape");
+		}
+	}
+	for (int d = 2; d < x->ndim; d++) {
+		dplane *= (size_t)def[d];
+		oplane *= (size_t)dims[d];
+	}
+	if (ci_out(k, 0, x->dtype, x->ndim, dims, e) != 0)
+		return -1;
+	es = ci_dt_size(x->dtype);
+	memset(k->out[0]->data, 0, k->out[0]->count * es);
+	for (size_t i = 0; i < x->count; i++) {
+		int64_t v = ((const int64_t *)ind->data)[i];
+		size_t plane, r, dst = 0, mul = 1;
+		if (v < 0 || (uint64_t)v >= dplane * (size_t)(def[0] * def[1]))
+			return ci_op_fail(k, e, "index %lld out of range", (long long)v);
+		plane = (size_t)v / dplane;
+		r = (size_t)v % dplane;
+		for (int d = x->ndim - 1; d >= 2; d--) {
+			dst += (r % (size_t)def[d]) * mul;
+			r /= (size_t)def[d];
+			mul *= (size_t)dims[d];
+		}
+		dst += plane * oplane;
+		memcpy((uint8_t *)k->out[0]->data + dst * es, (const uint8_t *)x->data + i * es, es);
+	}
+	return 0;
+}
+
 CI_OP_DEF(AveragePool, "AveragePool", 7, run_avgpool);
 CI_OP_DEF(GlobalAveragePool, "GlobalAveragePool", 1, run_gavg);
 CI_OP_DEF(GlobalMaxPool, "GlobalMaxPool", 1, run_gmax);
 CI_OP_DEF(LpPool, "LpPool", 11, run_lppool);
 CI_OP_DEF(MaxPool, "MaxPool", 8, run_maxpool);
+CI_OP_DEF(MaxUnpool, "MaxUnpool", 9, run_maxunpool);
