@@ -198,6 +198,16 @@ ci_f2i(double v)
 int64_t ci_tensor_i64(const struct ci_tensor *t, size_t i);
 double ci_tensor_f64(const struct ci_tensor *t, size_t i);
 
+/* Subgraphs of If/Loop/Scan nodes (model.c): the graph attribute attr of
+ * the running node; run with inputs (borrowed); read outputs; release. */
+struct cinfer_model *ci_kctx_subgraph(struct ci_kctx *k, const char *attr);
+int ci_subgraph_run(struct cinfer_model *sg, struct ci_tensor *const *in, size_t n_in,
+    struct cinfer_err *e);
+const struct ci_tensor *ci_subgraph_output(const struct cinfer_model *sg, size_t i);
+void ci_subgraph_release(struct cinfer_model *sg);
+/* shape.c: permutes x's axes into dst (count elements). */
+void ci_transpose(const struct ci_tensor *x, const int *perm, void *dst);
+
 /* ---- registry ------------------------------------------------------------ */
 typedef int (*ci_op_run_fn)(struct ci_kctx *k, struct cinfer_err *e);
 typedef int (*ci_op_check_fn)(const struct ci_node *n, int opset, struct cinfer_err *e);

@@ -65,6 +65,7 @@ extern const struct ci_op ci_op_HardSigmoid;
 extern const struct ci_op ci_op_HardSwish;
 extern const struct ci_op ci_op_Hardmax;
 extern const struct ci_op ci_op_Identity;
+extern const struct ci_op ci_op_If;
 extern const struct ci_op ci_op_InstanceNormalization;
 extern const struct ci_op ci_op_IsInf;
 extern const struct ci_op ci_op_IsNaN;
@@ -76,6 +77,7 @@ extern const struct ci_op ci_op_Less;
 extern const struct ci_op ci_op_LessOrEqual;
 extern const struct ci_op ci_op_Log;
 extern const struct ci_op ci_op_LogSoftmax;
+extern const struct ci_op ci_op_Loop;
 extern const struct ci_op ci_op_LpPool;
 extern const struct ci_op ci_op_MatMul;
 extern const struct ci_op ci_op_MatMulInteger;
@@ -122,6 +124,7 @@ extern const struct ci_op ci_op_ReverseSequence;
 extern const struct ci_op ci_op_RoiAlign;
 extern const struct ci_op ci_op_Round;
 extern const struct ci_op ci_op_STFT;
+extern const struct ci_op ci_op_Scan;
 extern const struct ci_op ci_op_Scatter;
 extern const struct ci_op ci_op_ScatterElements;
 extern const struct ci_op ci_op_ScatterND;
@@ -220,6 +223,7 @@ extern const struct ci_op ci_op_Xor;
 	X(HardSwish) \
 	X(Hardmax) \
 	X(Identity) \
+	X(If) \
 	X(InstanceNormalization) \
 	X(IsInf) \
 	X(IsNaN) \
@@ -231,6 +235,7 @@ extern const struct ci_op ci_op_Xor;
 	X(LessOrEqual) \
 	X(Log) \
 	X(LogSoftmax) \
+	X(Loop) \
 	X(LpPool) \
 	X(MatMul) \
 	X(MatMulInteger) \
@@ -277,6 +282,7 @@ extern const struct ci_op ci_op_Xor;
 	X(RoiAlign) \
 	X(Round) \
 	X(STFT) \
+	X(Scan) \
 	X(Scatter) \
 	X(ScatterElements) \
 	X(ScatterND) \

@@ -229,7 +229,7 @@ run_dropout(struct ci_kctx *k, struct cinfer_err *e)
 }
 
 /* ---- Transpose ------------------------------------------------------------------ */
-void ci_transpose(const struct ci_tensor *x, const int *perm, void *dst);
+
 
 void
 ci_transpose(const struct ci_tensor *x, const int *perm, void *dst)
