@@ -86,6 +86,54 @@ def main():
     g = helper.make_graph([helper.make_node('Gather', ['x', 'I'], ['y'])], 'gather', [v('x', [3])], [v('y', [2])], [idx])
     save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), 'gather_oob.onnx')
 
+    bad_runs(v)
+
+
+def bad_runs(v):
+    """Valid protobuf, hostile values: each must fail at run time with the
+    listed code, never read out of bounds. Inputs are initializers."""
+    os.makedirs(os.path.join(OUT, 'bad_run'), exist_ok=True)
+    f32 = lambda n, a: numpy_helper.from_array(np.asarray(a, np.float32), n)
+    i64 = lambda n, a: numpy_helper.from_array(np.asarray(a, np.int64), n)
+    cases = [
+        ('reshape_count', 'Reshape', [f32('a', np.zeros((2, 3))), i64('s', [4, 2])], {}, 'malformed'),
+        ('reshape_two_infer', 'Reshape', [f32('a', np.zeros((2, 3))), i64('s', [-1, -1])], {}, 'malformed'),
+        ('concat_dims', 'Concat', [f32('a', np.zeros((2, 3))), f32('b', np.zeros((3, 3)))], {'axis': 1}, 'malformed'),
+        ('concat_axis', 'Concat', [f32('a', np.zeros((2, 3)))], {'axis': 5}, 'malformed'),
+        ('add_broadcast', 'Add', [f32('a', np.zeros((2, 3))), f32('b', np.zeros((4,)))], {}, 'malformed'),
+        ('matmul_inner', 'MatMul', [f32('a', np.zeros((2, 3))), f32('b', np.zeros((4, 2)))], {}, 'malformed'),
+        ('conv_channels', 'Conv', [f32('a', np.zeros((1, 3, 5, 5))), f32('w', np.zeros((2, 2, 3, 3)))], {}, 'malformed'),
+        ('conv_stride0', 'Conv', [f32('a', np.zeros((1, 1, 5, 5))), f32('w', np.zeros((1, 1, 3, 3)))], {'strides': [0, 1]}, 'malformed'),
+        ('gathernd_oob', 'GatherND', [f32('a', np.zeros((2, 2))), i64('i', [[0, 7]])], {}, 'malformed'),
+        ('scatternd_oob', 'ScatterND', [f32('a', np.zeros((4,))), i64('i', [[9]]), f32('u', [1])], {}, 'malformed'),
+        ('gather_elements_oob', 'GatherElements', [f32('a', np.zeros((2, 2))), i64('i', [[0, 3], [1, 0]])], {'axis': 1}, 'malformed'),
+        ('onehot_depth_nan', 'OneHot', [i64('i', [1]), f32('d', [float('nan')]), f32('v', [0, 1])], {}, 'malformed'),
+        ('expand_bad', 'Expand', [f32('a', np.zeros((3,))), i64('s', [2, 4])], {}, 'malformed'),
+        ('tile_huge', 'Tile', [f32('a', np.zeros((2, 2))), i64('r', [1 << 30, 1 << 30])], {}, 'limit'),
+        ('constantofshape_huge', 'ConstantOfShape', [i64('s', [1 << 20, 1 << 20])], {}, 'limit'),
+        ('range_huge', 'Range', [f32('s', 0), f32('l', 1e12), f32('d', 1e-3)], {}, 'malformed'),
+        ('pad_negative', 'Pad', [f32('a', np.zeros((2, 2))), i64('p', [0, -5, 0, 0])], {}, 'malformed'),
+        ('slice_step0', 'Slice', [f32('a', np.zeros((4,))), i64('s', [0]), i64('e', [4]), i64('x', [0]), i64('t', [0])], {}, 'malformed'),
+        ('split_sum', 'Split', [f32('a', np.zeros((4,))), i64('s', [1, 1])], {}, 'malformed'),
+        ('topk_k', 'TopK', [f32('a', np.zeros((4,))), i64('k', [9])], {}, 'malformed'),
+        ('resize_nan_scale', 'Resize', [f32('a', np.zeros((1, 1, 2, 2))), f32('r', []), f32('s', [1, 1, float('nan'), 2])], {}, 'malformed'),
+        ('maxunpool_oob', 'MaxUnpool', [f32('a', np.zeros((1, 1, 2, 2))), i64('i', [[[[0, 1], [2, 99]]]])], {'kernel_shape': [2, 2], 'strides': [2, 2]}, 'malformed'),
+        ('nms_shapes', 'NonMaxSuppression', [f32('b', np.zeros((1, 3, 4))), f32('s', np.zeros((1, 1, 2)))], {}, 'malformed'),
+        ('einsum_bad', 'Einsum', [f32('a', np.zeros((2, 3)))], {'equation': 'ijk->i'}, 'malformed'),
+    ]
+    names = []
+    for name, op, inits, attrs, code in cases:
+        n_out = 2 if op == 'TopK' else 1
+        outs = ['y%d' % i for i in range(n_out)]
+        node = helper.make_node(op, [t.name for t in inits], outs, **attrs)
+        g = helper.make_graph([node], name, [], [helper.make_tensor_value_info(o, TensorProto.UNDEFINED, None) for o in outs], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13 if op not in ('Resize',) else 13)])
+        save(m, 'bad_run/%s.onnx' % name)
+        names.append('%s %s' % (name, code))
+    with open(os.path.join(OUT, 'bad_run', 'expected.txt'), 'w') as f:
+        f.write('# model (bad_run/NAME.onnx) and the cinfer_code its run must fail with\n')
+        f.write('\n'.join(names) + '\n')
+
 
 if __name__ == '__main__':
     main()

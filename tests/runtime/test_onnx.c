@@ -254,6 +254,40 @@ test_run_time_checks(void **state)
 	assert_int_equal(ci_alloc_live(), 0);
 }
 
+/* Hostile values in valid graphs (tools/gen_runtime_vectors.py bad_runs). */
+static void
+test_bad_runs(void **state)
+{
+	FILE *f = fopen(vec("bad_run/expected.txt"), "r");
+	char line[256];
+	int n = 0;
+
+	(void)state;
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char name[128], code[32], rel[200];
+		struct cinfer_model *m = NULL;
+		struct cinfer_err e = { 0 };
+		struct cinfer_tensor out[2];
+		int rc;
+		if (line[0] == '#' || sscanf(line, "%127s %31s", name, code) != 2)
+			continue;
+		snprintf(rel, sizeof(rel), "bad_run/%s.onnx", name);
+		if (cinfer_model_load(vec(rel), &m, &e) != 0)
+			fail_msg("%s: load failed: %s", name, e.msg);
+		rc = cinfer_model_run(m, NULL, 0, out, cinfer_model_output_count(m), &e);
+		if (rc == 0)
+			fail_msg("%s: run succeeded, expected %s", name, code);
+		if (strcmp(cinfer_code_name(e.code), code) != 0)
+			fail_msg("%s: got %s (%s), expected %s", name, cinfer_code_name(e.code), e.msg, code);
+		cinfer_model_free(m);
+		n++;
+	}
+	fclose(f);
+	assert_true(n >= 20);
+	assert_int_equal(ci_alloc_live(), 0);
+}
+
 static void
 test_registry_sorted(void **state)
 {
@@ -283,6 +317,7 @@ main(void)
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_arena_reuse),
 		cmocka_unit_test(test_run_time_checks),
+		cmocka_unit_test(test_bad_runs),
 		cmocka_unit_test(test_registry_sorted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

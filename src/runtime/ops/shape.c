@@ -1333,9 +1333,11 @@ run_onehot(struct ci_kctx *k, struct cinfer_err *e)
 	if (ind == NULL || dep == NULL || val == NULL || dep->count != 1 || val->count != 2 ||
 	    ci_dt_size(val->dtype) == 0)
 		return ci_op_fail(k, e, "inputs");
+	if (!isfinite(ci_tensor_f64(dep, 0)))
+		return ci_op_fail(k, e, "depth is not a number");
 	depth = ci_f2i(ci_tensor_f64(dep, 0));
 	nd = ind->ndim + 1;
-	if (depth < 0 || depth > (1 << 24) || nd > CI_RT_MAX_DIMS)
+	if (depth < 1 || depth > (1 << 24) || nd > CI_RT_MAX_DIMS)
 		return ci_op_fail(k, e, "depth or rank");
 	ax = ci_axis(ci_attr_i(k->node, "axis", -1), nd);
 	if (ax < 0)
