@@ -19,6 +19,7 @@
 
 #define STAGE "runtime.model"
 #define MAX_BUFS 65536
+#define CI_IO_SPARE 4
 
 enum { V_INTERM = 0, V_INPUT, V_CONST, V_OUTER };
 
@@ -93,7 +94,7 @@ struct cinfer_model {
 	struct ci_exec x;
 	int threads;
 	struct ci_tensor **io;	/* per-node input and output pointers */
-	size_t max_in;
+	size_t max_in, max_out;
 };
 
 /* ---- arena ------------------------------------------------------------------ */
@@ -562,7 +563,12 @@ build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e)
 		}
 		for (size_t j = 0; j < n->n_out; j++) {
 			if (n->outputs[j][0] == '\0') {
-				tmp[i].out[j] = -1;
+				/* an omitted output still gets a (nameless, unused) value so
+				 * that kernels always have somewhere to write */
+				int id = add_value(m, "", V_INTERM, (int)i, e);
+				if (id < 0)
+					goto out;
+				tmp[i].out[j] = id;
 				continue;
 			}
 			tmp[i].out[j] = (int)m->n_vals;
@@ -681,6 +687,11 @@ build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e)
 			v->kind = V_CONST;
 			continue;
 		}
+		if (n->n_out == 0) {
+			ci_fail(e, CINFER_E_MALFORMED, STAGE, "node %s (%s) has no outputs", n->name,
+			    n->op_type);
+			goto out;
+		}
 		tmp[i].opset = opset;
 		tmp[i].op = ci_op_find(n->domain, n->op_type, opset);
 		if (tmp[i].op == NULL) {
@@ -701,12 +712,14 @@ build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e)
 			mi = m->nodes[i].n->n_in > mi ? m->nodes[i].n->n_in : mi;
 			mo = m->nodes[i].n->n_out > mo ? m->nodes[i].n->n_out : mo;
 		}
-		m->io = ci_calloc(mi + mo, sizeof(*m->io));
+		/* spare NULL slots: kernels may look at optional outputs past n_out */
+		m->io = ci_calloc(mi + mo + CI_IO_SPARE, sizeof(*m->io));
 		if (m->io == NULL) {
 			ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
 			goto out;
 		}
 		m->max_in = mi;
+		m->max_out = mo;
 	}
 	/* lifetimes */
 	for (size_t i = 0; i < m->n_nodes; i++) {
@@ -940,6 +953,8 @@ exec_nodes(struct cinfer_model *m, struct cinfer_err *e)
 		}
 		for (size_t j = 0; j < n->n_out; j++)
 			outp[j] = rn->out[j] >= 0 ? &m->vals[rn->out[j]].t : NULL;
+		for (size_t j = n->n_out; j < m->max_out + CI_IO_SPARE; j++)
+			outp[j] = NULL;	/* never a stale pointer from the previous node */
 		k.x = &m->x;
 		k.node = n;
 		k.opset = rn->opset;

@@ -44,6 +44,27 @@ test_structure_errors(void **state)
 	expect_load("unsupported_op.onnx", CINFER_E_UNSUPPORTED);
 	expect_load("huge_initializer.onnx", CINFER_E_LIMIT);
 	expect_load("short_raw_data.onnx", CINFER_E_MALFORMED);
+	expect_load("node_without_outputs.onnx", CINFER_E_MALFORMED);
+}
+
+/* Relu with an omitted output and TopK without its Indices output still run. */
+static void
+test_omitted_outputs(void **state)
+{
+	struct cinfer_model *m = NULL;
+	struct cinfer_err e = { 0 };
+	float x[4] = { 3, -1, 7, 2 };
+	struct cinfer_tensor in = { .dtype = CINFER_DT_FLOAT, .ndim = 1, .dims = { 4 }, .data = x,
+		.size = sizeof(x) }, out = { 0 };
+
+	(void)state;
+	assert_int_equal(cinfer_model_load(vec("omitted_outputs.onnx"), &m, &e), 0);
+	assert_int_equal(cinfer_model_run(m, &in, 1, &out, 1, &e), 0);
+	assert_int_equal(out.dims[0], 2);
+	assert_true(((float *)out.data)[0] == 7 && ((float *)out.data)[1] == 3);
+	cinfer_tensor_clear(&out);
+	cinfer_model_free(m);
+	assert_int_equal(ci_alloc_live(), 0);
 }
 
 static void
@@ -318,6 +339,7 @@ main(void)
 		cmocka_unit_test(test_arena_reuse),
 		cmocka_unit_test(test_run_time_checks),
 		cmocka_unit_test(test_bad_runs),
+		cmocka_unit_test(test_omitted_outputs),
 		cmocka_unit_test(test_registry_sorted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
