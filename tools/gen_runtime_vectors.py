@@ -87,9 +87,12 @@ def main():
     save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), 'gather_oob.onnx')
 
     # omitted outputs still get somewhere to write; a node without outputs is malformed
-    g = helper.make_graph([helper.make_node('Relu', ['x'], ['']), helper.make_node('TopK', ['x', 'K'], ['y'])],
+    g = helper.make_graph([helper.make_node('Relu', ['x'], ['']), helper.make_node('TopK', ['x', 'K'], ['y', ''])],
                           'omitted', [v('x', [4])], [v('y', [2])], [numpy_helper.from_array(np.array([2], np.int64), 'K')])
     save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), 'omitted_outputs.onnx')
+    g = helper.make_graph([helper.make_node('TopK', ['x', 'K'], ['y'])], 'topk1', [v('x', [4])], [v('y', [2])],
+                          [numpy_helper.from_array(np.array([2], np.int64), 'K')])
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), 'topk_one_output.onnx')
     g = helper.make_graph([helper.make_node('Relu', ['x'], []), helper.make_node('Relu', ['x'], ['y'])],
                           'noout', [v('x', [4])], [v('y', [4])])
     save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), 'node_without_outputs.onnx')

@@ -699,6 +699,18 @@ build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e)
 			    n->domain, n->domain[0] ? "." : "", n->op_type, opset);
 			goto out;
 		}
+		{
+			const struct ci_op_arity *ar = n->domain[0] == '\0' ?
+			    ci_op_arity_find(n->op_type, opset) : NULL;
+			if (ar && ((long)n->n_in < ar->min_in || (long)n->n_in > ar->max_in ||
+			    (long)n->n_out < ar->min_out || (long)n->n_out > ar->max_out)) {
+				ci_fail(e, CINFER_E_MALFORMED, STAGE,
+				    "node %s (%s-%d): %zu inputs and %zu outputs, the spec allows %d..%d and %d..%d",
+				    n->name, n->op_type, ar->since, n->n_in, n->n_out, ar->min_in, ar->max_in,
+				    ar->min_out, ar->max_out);
+				goto out;
+			}
+		}
 		if (tmp[i].op->check && tmp[i].op->check(n, opset, e) != 0)
 			goto out;
 		rn = &m->nodes[m->n_nodes++];

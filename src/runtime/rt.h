@@ -218,6 +218,16 @@ struct ci_op {
 	ci_op_run_fn run;
 	ci_op_check_fn check;		/* optional, at load */
 };
+/* Input/output counts the ONNX spec allows (ops/arity.c, generated). */
+struct ci_op_arity {
+	const char *name;
+	int since, min_in, max_in, min_out, max_out;
+};
+extern const struct ci_op_arity ci_op_arity_table[];
+extern const size_t ci_op_arity_count;
+/* The schema version of name in force at opset; NULL if unknown. */
+const struct ci_op_arity *ci_op_arity_find(const char *name, int opset);
+
 /* NULL if op_type/domain/opset is not implemented. */
 const struct ci_op *ci_op_find(const char *domain, const char *op_type, int opset);
 /* Registry walk for docs and tests; NULL past the end. */

@@ -45,9 +45,10 @@ test_structure_errors(void **state)
 	expect_load("huge_initializer.onnx", CINFER_E_LIMIT);
 	expect_load("short_raw_data.onnx", CINFER_E_MALFORMED);
 	expect_load("node_without_outputs.onnx", CINFER_E_MALFORMED);
+	expect_load("topk_one_output.onnx", CINFER_E_MALFORMED);	/* spec: 2 outputs */
 }
 
-/* Relu with an omitted output and TopK without its Indices output still run. */
+/* Relu with an omitted output and TopK with its Indices output omitted ("") run. */
 static void
 test_omitted_outputs(void **state)
 {
