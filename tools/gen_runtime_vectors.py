@@ -96,6 +96,17 @@ def main():
     g = helper.make_graph([helper.make_node('Relu', ['x'], []), helper.make_node('Relu', ['x'], ['y'])],
                           'noout', [v('x', [4])], [v('y', [4])])
     save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), 'node_without_outputs.onnx')
+    # element types are inferred and checked at load against the schemas
+    ti = lambda n, t, sh: helper.make_tensor_value_info(n, t, sh)
+    g = helper.make_graph([helper.make_node('Add', ['a', 'b'], ['y'])], 'mixed',
+                          [ti('a', TensorProto.FLOAT, [2]), ti('b', TensorProto.INT64, [2])], [v('y', [2])])
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), 'types_mixed.onnx')
+    g = helper.make_graph([helper.make_node('Relu', ['a'], ['y'])], 'relu_int',
+                          [ti('a', TensorProto.INT32, [2])], [ti('y', TensorProto.INT32, [2])])
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), 'types_not_allowed.onnx')
+    g = helper.make_graph([helper.make_node('Shape', ['a'], ['y'])], 'shape_float',
+                          [ti('a', TensorProto.FLOAT, [2])], [ti('y', TensorProto.FLOAT, [1])])
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), 'types_output_declared.onnx')
     bad_runs(v)
 
 

@@ -435,6 +435,101 @@ resolve(struct cinfer_model *m, const char *name, struct cinfer_err *e)
 
 static int build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e);
 
+static const struct ci_formal *
+formal(const struct ci_formal *f, int n, size_t j)
+{
+	if (j < (size_t)n)
+		return &f[j];
+	if (n > 0 && f[n - 1].variadic)
+		return &f[n - 1];
+	return NULL;
+}
+
+static int
+shares_type(const struct ci_formal *f)
+{
+	return f->group >= 0 && f->group < 32 && !(f->variadic && !f->homogeneous);
+}
+
+/*
+ * Element types at load, from the ONNX schemas (ops/arity.c): every known
+ * input type must be one the spec allows, inputs of one type constraint
+ * must agree, and outputs get the constraint's type (or the only allowed
+ * one, or Cast's "to"). Unknown types (0) are not checked; kernels still
+ * check what they get at run time.
+ */
+static int
+infer_types(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e)
+{
+	int *dt = ci_calloc(m->n_vals + 1, sizeof(int)), rc = -1;
+
+	if (dt == NULL)
+		return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+	for (size_t i = 0; i < m->n_vals; i++) {
+		const struct rt_value *v = &m->vals[i];
+		if (v->kind == V_CONST)
+			dt[i] = v->t.dtype;
+		else if (v->kind == V_INPUT && v->info->kind == 1)
+			dt[i] = v->info->dtype;
+	}
+	for (size_t i = 0; i < m->n_nodes; i++) {
+		const struct rt_node *rn = &m->nodes[i];
+		const struct ci_node *n = rn->n;
+		const struct ci_op_arity *ar = n->domain[0] == '\0' ?
+		    ci_op_arity_find(n->op_type, rn->opset) : NULL;
+		int gdt[32] = { 0 };
+		if (ar == NULL)
+			continue;
+		for (size_t j = 0; j < n->n_in; j++) {
+			const struct ci_formal *f = formal(ar->fin, ar->n_fin, j);
+			int d = rn->in[j] >= 0 ? dt[rn->in[j]] : 0;
+			if (f == NULL || d <= 0 || d >= 32 || f->mask == 0)
+				continue;
+			if (!(f->mask & (1u << d))) {
+				ci_fail(e, CINFER_E_MALFORMED, STAGE, "node %s (%s-%d): input %zu is %s, "
+				    "which the spec does not allow", n->name, n->op_type, ar->since, j,
+				    ci_dt_name(d));
+				goto out;
+			}
+			if (!shares_type(f))
+				continue;
+			if (gdt[f->group] == 0) {
+				gdt[f->group] = d;
+			} else if (gdt[f->group] != d) {
+				ci_fail(e, CINFER_E_MALFORMED, STAGE, "node %s (%s): inputs of one type are "
+				    "%s and %s", n->name, n->op_type, ci_dt_name(gdt[f->group]), ci_dt_name(d));
+				goto out;
+			}
+		}
+		for (size_t j = 0; j < n->n_out; j++) {
+			const struct ci_formal *f = formal(ar->fout, ar->n_fout, j);
+			int d = 0;
+			if (f == NULL || rn->out[j] < 0)
+				continue;
+			if (shares_type(f))
+				d = gdt[f->group];
+			if (d == 0 && f->mask != 0 && (f->mask & (f->mask - 1)) == 0)
+				d = __builtin_ctz(f->mask);
+			if (d == 0 && strcmp(n->op_type, "Cast") == 0)	/* public */
+				d = (int)ci_attr_i(n, "to", 0);
+			dt[rn->out[j]] = d > 0 && d < CI_DT_COUNT ? d : 0;
+		}
+	}
+	for (size_t i = 0; i < m->n_outputs; i++) {
+		const struct ci_value_info *vi = &g->outputs[i];
+		int d = dt[m->outputs[i]];
+		if (vi->kind == 1 && vi->dtype != CI_DT_UNDEFINED && d != 0 && d != vi->dtype) {
+			ci_fail(e, CINFER_E_MALFORMED, STAGE, "output %s is declared %s but computes %s",
+			    vi->name, ci_dt_name(vi->dtype), ci_dt_name(d));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	ci_free(dt);
+	return rc;
+}
+
 /* Builds the subgraphs of node n (If/Loop/Scan bodies) as children of m. */
 static int
 build_subs(struct cinfer_model *m, const struct ci_node *n, struct rt_node *rn,
@@ -717,6 +812,8 @@ build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e)
 		*rn = tmp[i];
 		memset(&tmp[i], 0, sizeof(tmp[i]));
 	}
+	if (infer_types(m, g, e) != 0)
+		goto out;
 	/* per-node input/output pointer arrays, sized for the widest node */
 	{
 		size_t mi = 1, mo = 1;

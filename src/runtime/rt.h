@@ -219,9 +219,16 @@ struct ci_op {
 	ci_op_check_fn check;		/* optional, at load */
 };
 /* Input/output counts the ONNX spec allows (ops/arity.c, generated). */
+struct ci_formal {
+	uint32_t mask;		/* allowed element types: bit (1 << dtype) */
+	int group;		/* type constraint index; -1: a fixed type */
+	int variadic, homogeneous;
+};
 struct ci_op_arity {
 	const char *name;
 	int since, min_in, max_in, min_out, max_out;
+	int n_fin, n_fout;
+	const struct ci_formal *fin, *fout;
 };
 extern const struct ci_op_arity ci_op_arity_table[];
 extern const size_t ci_op_arity_count;

@@ -46,6 +46,9 @@ test_structure_errors(void **state)
 	expect_load("short_raw_data.onnx", CINFER_E_MALFORMED);
 	expect_load("node_without_outputs.onnx", CINFER_E_MALFORMED);
 	expect_load("topk_one_output.onnx", CINFER_E_MALFORMED);	/* spec: 2 outputs */
+	expect_load("types_mixed.onnx", CINFER_E_MALFORMED);	/* float + int64 */
+	expect_load("types_not_allowed.onnx", CINFER_E_MALFORMED);	/* Relu-13 on int32 */
+	expect_load("types_output_declared.onnx", CINFER_E_MALFORMED);	/* Shape -> float */
 }
 
 /* Relu with an omitted output and TopK with its Indices output omitted ("") run. */
