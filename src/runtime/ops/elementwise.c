@@ -322,13 +322,46 @@ need(struct ci_kctx *k, size_t n_in, struct cinfer_err *e)
 	return 0;
 }
 
+/*
+ * Before opset 7, binary ops broadcast only with broadcast=1, and then B's
+ * shape matches A's dims starting at "axis" (default: the trailing dims).
+ * Returns in *bv a view of B with trailing 1s that numpy rules align the
+ * same way.
+ */
+static int
+legacy_b(struct ci_kctx *k, const struct ci_tensor *a, const struct ci_tensor *b,
+    struct ci_tensor *bv, struct cinfer_err *e)
+{
+	const struct ci_attr *ax = ci_node_attr(k->node, "axis");
+	int bc = (int)ci_attr_i(k->node, "broadcast", 0);
+
+	*bv = *b;
+	if (k->opset >= 7 || strcmp(k->node->op_type, "PRelu") == 0)	/* public */
+		return 0;
+	if (!bc) {
+		if (a->ndim != b->ndim || memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->ndim))	/* public */
+			return ci_op_fail(k, e, "shapes differ and broadcast=0");
+		return 0;
+	}
+	if (ax != NULL) {
+		int axis = ci_axis(ax->i, a->ndim);
+		if (axis < 0 || axis + b->ndim > a->ndim)
+			return ci_op_fail(k, e, "legacy broadcast axis");
+		for (int d = b->ndim; d < a->ndim - axis; d++)
+			bv->dims[d] = 1;
+		bv->ndim = a->ndim - axis;
+	}
+	return 0;
+}
+
 #define BINOP(fn, op, boolout) \
 static int \
 fn(struct ci_kctx *k, struct cinfer_err *e) \
 { \
-	if (need(k, 2, e) != 0) \
+	struct ci_tensor bv; \
+	if (need(k, 2, e) != 0 || legacy_b(k, k->in[0], k->in[1], &bv, e) != 0) \
 		return -1; \
-	return binary_to(k, 0, k->in[0], k->in[1], op, \
+	return binary_to(k, 0, k->in[0], &bv, op, \
 	    (boolout) ? CI_DT_BOOL : k->in[0]->dtype, e); \
 }
 BINOP(run_add, B_ADD, 0)
@@ -343,7 +376,24 @@ BINOP(run_greater_eq, B_GE, 1)
 BINOP(run_and, B_AND, 1)
 BINOP(run_or, B_OR, 1)
 BINOP(run_xor, B_XOR, 1)
-BINOP(run_prelu, B_PRELU, 0)
+
+/* PRelu: before opset 7 a 1-D slope of C values applies per channel (axis 1). */
+static int
+run_prelu(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor sv;
+
+	if (need(k, 2, e) != 0)
+		return -1;
+	sv = *k->in[1];
+	if (k->opset < 7 && sv.ndim == 1 && k->in[0]->ndim >= 2 && sv.dims[0] == k->in[0]->dims[1] &&
+	    sv.dims[0] != 1) {
+		sv.ndim = k->in[0]->ndim - 1;
+		for (int d = 1; d < sv.ndim; d++)
+			sv.dims[d] = 1;
+	}
+	return binary_to(k, 0, k->in[0], &sv, B_PRELU, k->in[0]->dtype, e);
+}
 
 static int
 run_mod(struct ci_kctx *k, struct cinfer_err *e)
@@ -960,65 +1010,65 @@ run_where(struct ci_kctx *k, struct cinfer_err *e)
 	return 0;
 }
 
-CI_OP_DEF(Abs, "Abs", 6, run_abs);
+CI_OP_DEF(Abs, "Abs", 1, run_abs);
 CI_OP_DEF(Acos, "Acos", 7, run_acos);
 CI_OP_DEF(Acosh, "Acosh", 9, run_acosh);
-CI_OP_DEF(Add, "Add", 7, run_add);
-CI_OP_DEF(And, "And", 7, run_and);
+CI_OP_DEF(Add, "Add", 1, run_add);
+CI_OP_DEF(And, "And", 1, run_and);
 CI_OP_DEF(Asin, "Asin", 7, run_asin);
 CI_OP_DEF(Asinh, "Asinh", 9, run_asinh);
 CI_OP_DEF(Atan, "Atan", 7, run_atan);
 CI_OP_DEF(Atanh, "Atanh", 9, run_atanh);
 CI_OP_DEF(BitShift, "BitShift", 11, run_bitshift);
-CI_OP_DEF(Ceil, "Ceil", 6, run_ceil);
+CI_OP_DEF(Ceil, "Ceil", 1, run_ceil);
 CI_OP_DEF(Celu, "Celu", 12, run_celu);
-CI_OP_DEF(Clip, "Clip", 6, run_clip);
+CI_OP_DEF(Clip, "Clip", 1, run_clip);
 CI_OP_DEF(Cos, "Cos", 7, run_cos);
 CI_OP_DEF(Cosh, "Cosh", 9, run_cosh);
-CI_OP_DEF(Div, "Div", 7, run_div);
-CI_OP_DEF(Elu, "Elu", 6, run_elu);
-CI_OP_DEF(Equal, "Equal", 7, run_equal);
+CI_OP_DEF(Div, "Div", 1, run_div);
+CI_OP_DEF(Elu, "Elu", 1, run_elu);
+CI_OP_DEF(Equal, "Equal", 1, run_equal);
 CI_OP_DEF(Erf, "Erf", 9, run_erf);
-CI_OP_DEF(Exp, "Exp", 6, run_exp);
-CI_OP_DEF(Floor, "Floor", 6, run_floor);
+CI_OP_DEF(Exp, "Exp", 1, run_exp);
+CI_OP_DEF(Floor, "Floor", 1, run_floor);
 CI_OP_DEF(Gelu, "Gelu", 20, run_gelu);
-CI_OP_DEF(Greater, "Greater", 7, run_greater);
+CI_OP_DEF(Greater, "Greater", 1, run_greater);
 CI_OP_DEF(GreaterOrEqual, "GreaterOrEqual", 12, run_greater_eq);
-CI_OP_DEF(HardSigmoid, "HardSigmoid", 6, run_hardsigmoid);
+CI_OP_DEF(HardSigmoid, "HardSigmoid", 1, run_hardsigmoid);
 CI_OP_DEF(HardSwish, "HardSwish", 14, run_hardswish);
 CI_OP_DEF(IsInf, "IsInf", 10, run_isinf);
 CI_OP_DEF(IsNaN, "IsNaN", 9, run_isnan);
-CI_OP_DEF(LeakyRelu, "LeakyRelu", 6, run_leaky);
-CI_OP_DEF(Less, "Less", 7, run_less);
+CI_OP_DEF(LeakyRelu, "LeakyRelu", 1, run_leaky);
+CI_OP_DEF(Less, "Less", 1, run_less);
 CI_OP_DEF(LessOrEqual, "LessOrEqual", 12, run_less_eq);
-CI_OP_DEF(Log, "Log", 6, run_log);
-CI_OP_DEF(Max, "Max", 8, run_max);
-CI_OP_DEF(Mean, "Mean", 8, run_mean);
-CI_OP_DEF(Min, "Min", 8, run_min);
+CI_OP_DEF(Log, "Log", 1, run_log);
+CI_OP_DEF(Max, "Max", 6, run_max);
+CI_OP_DEF(Mean, "Mean", 6, run_mean);
+CI_OP_DEF(Min, "Min", 6, run_min);
 CI_OP_DEF(Mish, "Mish", 18, run_mish);
 CI_OP_DEF(Mod, "Mod", 10, run_mod);
-CI_OP_DEF(Mul, "Mul", 7, run_mul);
-CI_OP_DEF(Neg, "Neg", 6, run_neg);
+CI_OP_DEF(Mul, "Mul", 1, run_mul);
+CI_OP_DEF(Neg, "Neg", 1, run_neg);
 CI_OP_DEF(Not, "Not", 1, run_not);
-CI_OP_DEF(Or, "Or", 7, run_or);
-CI_OP_DEF(PRelu, "PRelu", 7, run_prelu);
-CI_OP_DEF(Pow, "Pow", 7, run_pow);
-CI_OP_DEF(Reciprocal, "Reciprocal", 6, run_recip);
-CI_OP_DEF(Relu, "Relu", 6, run_relu);
+CI_OP_DEF(Or, "Or", 1, run_or);
+CI_OP_DEF(PRelu, "PRelu", 1, run_prelu);
+CI_OP_DEF(Pow, "Pow", 1, run_pow);
+CI_OP_DEF(Reciprocal, "Reciprocal", 1, run_recip);
+CI_OP_DEF(Relu, "Relu", 1, run_relu);
 CI_OP_DEF(Round, "Round", 11, run_round);
-CI_OP_DEF(Selu, "Selu", 6, run_selu);
+CI_OP_DEF(Selu, "Selu", 1, run_selu);
 CI_OP_DEF(Shrink, "Shrink", 9, run_shrink);
-CI_OP_DEF(Sigmoid, "Sigmoid", 6, run_sigmoid);
+CI_OP_DEF(Sigmoid, "Sigmoid", 1, run_sigmoid);
 CI_OP_DEF(Sign, "Sign", 9, run_sign);
 CI_OP_DEF(Sin, "Sin", 7, run_sin);
 CI_OP_DEF(Sinh, "Sinh", 9, run_sinh);
 CI_OP_DEF(Softplus, "Softplus", 1, run_softplus);
 CI_OP_DEF(Softsign, "Softsign", 1, run_softsign);
-CI_OP_DEF(Sqrt, "Sqrt", 6, run_sqrt);
-CI_OP_DEF(Sub, "Sub", 7, run_sub);
-CI_OP_DEF(Sum, "Sum", 8, run_sum);
+CI_OP_DEF(Sqrt, "Sqrt", 1, run_sqrt);
+CI_OP_DEF(Sub, "Sub", 1, run_sub);
+CI_OP_DEF(Sum, "Sum", 6, run_sum);
 CI_OP_DEF(Tan, "Tan", 7, run_tan);
-CI_OP_DEF(Tanh, "Tanh", 6, run_tanh);
+CI_OP_DEF(Tanh, "Tanh", 1, run_tanh);
 CI_OP_DEF(ThresholdedRelu, "ThresholdedRelu", 10, run_threlu);
 CI_OP_DEF(Where, "Where", 9, run_where);
-CI_OP_DEF(Xor, "Xor", 7, run_xor);
+CI_OP_DEF(Xor, "Xor", 1, run_xor);

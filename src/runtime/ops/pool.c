@@ -193,9 +193,9 @@ run_maxunpool(struct ci_kctx *k, struct cinfer_err *e)
 	return 0;
 }
 
-CI_OP_DEF(AveragePool, "AveragePool", 7, run_avgpool);
+CI_OP_DEF(AveragePool, "AveragePool", 1, run_avgpool);
 CI_OP_DEF(GlobalAveragePool, "GlobalAveragePool", 1, run_gavg);
 CI_OP_DEF(GlobalMaxPool, "GlobalMaxPool", 1, run_gmax);
 CI_OP_DEF(LpPool, "LpPool", 11, run_lppool);
-CI_OP_DEF(MaxPool, "MaxPool", 8, run_maxpool);
+CI_OP_DEF(MaxPool, "MaxPool", 1, run_maxpool);
 CI_OP_DEF(MaxUnpool, "MaxUnpool", 9, run_maxunpool);
