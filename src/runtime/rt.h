@@ -70,7 +70,7 @@ void ci_tensor_clear(struct ci_tensor *t);
  * Parses a TensorProto. dir is the model directory for external data (NULL:
  * external data refused). Returns a tensor that owns its data.
  */
-int ci_tensor_parse(struct ci_rd *r, const char *dir, struct ci_tensor *t,
+CI_MUST_CHECK int ci_tensor_parse(struct ci_rd *r, const char *dir, struct ci_tensor *t,
     struct cinfer_err *e);
 /* Serializes t as a TensorProto (raw_data); returns a new buffer. */
 int ci_tensor_encode(const struct ci_tensor *t, const char *name, uint8_t **out,

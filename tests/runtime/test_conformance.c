@@ -22,7 +22,9 @@
 #include "core/ci.h"
 #include "cinfer/runtime.h"
 
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"	/* paths are short */
+#endif
 
 #define MAX_IO 64
 #ifndef CONFORMANCE_SUITES

@@ -18,7 +18,9 @@
 #include "core/ci.h"
 #include "cinfer/runtime.h"
 
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"	/* paths are short */
+#endif
 
 #define RTOL 1e-3
 #define ATOL 1e-4
