@@ -107,6 +107,17 @@ def main():
     g = helper.make_graph([helper.make_node('Shape', ['a'], ['y'])], 'shape_float',
                           [ti('a', TensorProto.FLOAT, [2])], [ti('y', TensorProto.FLOAT, [1])])
     save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), 'types_output_declared.onnx')
+    # a Loop whose body passes its carried values straight through, swapped
+    body = helper.make_graph([], 'swap',
+                             [ti('i', TensorProto.INT64, []), ti('c', TensorProto.BOOL, []),
+                              ti('a', TensorProto.FLOAT, [2]), ti('b', TensorProto.FLOAT, [2])],
+                             [ti('c', TensorProto.BOOL, []), ti('b', TensorProto.FLOAT, [2]),
+                              ti('a', TensorProto.FLOAT, [2])])
+    g = helper.make_graph([helper.make_node('Loop', ['M', '', 'x', 'y'], ['xo', 'yo'], body=body)], 'loopswap',
+                          [ti('x', TensorProto.FLOAT, [2]), ti('y', TensorProto.FLOAT, [2])],
+                          [ti('xo', TensorProto.FLOAT, [2]), ti('yo', TensorProto.FLOAT, [2])],
+                          [numpy_helper.from_array(np.array(3, np.int64), 'M')])
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), 'loop_swap.onnx')
     bad_runs(v)
 
 

@@ -341,6 +341,29 @@ test_bad_runs(void **state)
 	assert_int_equal(ci_alloc_live(), 0);
 }
 
+/* Loop body returning its carried inputs swapped: 3 swaps end swapped. */
+static void
+test_loop_swap(void **state)
+{
+	struct cinfer_model *m = NULL;
+	struct cinfer_err e = { 0 };
+	float x[2] = { 1, 2 }, y[2] = { 3, 4 };
+	struct cinfer_tensor in[2] = {
+		{ .dtype = CINFER_DT_FLOAT, .ndim = 1, .dims = { 2 }, .data = x, .size = sizeof(x) },
+		{ .dtype = CINFER_DT_FLOAT, .ndim = 1, .dims = { 2 }, .data = y, .size = sizeof(y) },
+	}, out[2];
+
+	(void)state;
+	assert_int_equal(cinfer_model_load(vec("loop_swap.onnx"), &m, &e), 0);
+	assert_int_equal(cinfer_model_run(m, in, 2, out, 2, &e), 0);
+	assert_true(((float *)out[0].data)[0] == 3 && ((float *)out[0].data)[1] == 4);
+	assert_true(((float *)out[1].data)[0] == 1 && ((float *)out[1].data)[1] == 2);
+	cinfer_tensor_clear(&out[0]);
+	cinfer_tensor_clear(&out[1]);
+	cinfer_model_free(m);
+	assert_int_equal(ci_alloc_live(), 0);
+}
+
 static void
 test_registry_sorted(void **state)
 {
@@ -372,6 +395,7 @@ main(void)
 		cmocka_unit_test(test_run_time_checks),
 		cmocka_unit_test(test_bad_runs),
 		cmocka_unit_test(test_omitted_outputs),
+		cmocka_unit_test(test_loop_swap),
 		cmocka_unit_test(test_registry_sorted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

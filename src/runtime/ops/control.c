@@ -72,8 +72,10 @@ hold(struct held *h, const struct ci_tensor *t, struct cinfer_err *e)
 	h->t.ndim = t->ndim;
 	memcpy(h->t.dims, t->dims, sizeof(t->dims));
 	h->t.count = t->count;
-	if (size && t->data != NULL)	/* NULL data: only size the buffer */
-		memcpy(h->t.data, t->data, size);
+	/* NULL data: only size the buffer; memmove: a body may pass a carried
+	 * value straight through, so source and destination can coincide */
+	if (size && t->data != NULL)
+		memmove(h->t.data, t->data, size);
 	return 0;
 }
 
@@ -132,7 +134,7 @@ run_loop(struct ci_kctx *k, struct cinfer_err *e)
 	size_t nc = k->n_in >= 2 ? k->n_in - 2 : 0, nsc, nbo;
 	int64_t maxt = -1, it = 0;
 	uint8_t cond = 1;
-	struct held *carry = NULL, *scans = NULL;
+	struct held *carry = NULL, *next = NULL, *scans = NULL;
 	struct ci_tensor itt = { 0 }, condt = { 0 }, **bin = NULL;
 	int rc = -1;
 
@@ -153,9 +155,10 @@ run_loop(struct ci_kctx *k, struct cinfer_err *e)
 		cond = *(const uint8_t *)ct->data;
 	}
 	carry = ci_calloc(nc + 1, sizeof(*carry));
+	next = ci_calloc(nc + 1, sizeof(*next));
 	scans = ci_calloc(nsc + 1, sizeof(*scans));
 	bin = ci_calloc(nc + 3, sizeof(*bin));
-	if (!carry || !scans || !bin) {
+	if (!carry || !next || !scans || !bin) {
 		ci_fail(e, CINFER_E_NOMEM, CI_STAGE_OP, "out of memory");
 		goto out;
 	}
@@ -192,11 +195,18 @@ run_loop(struct ci_kctx *k, struct cinfer_err *e)
 			goto out;
 		}
 		cond = *(const uint8_t *)co->data;
+		/* copy all carried outputs before replacing any carried input: a
+		 * body may pass or swap them straight through */
 		for (size_t i = 0; i < nc; i++)
-			if (hold(&carry[i], ci_subgraph_output(sg, 1 + i), e) != 0) {
+			if (hold(&next[i], ci_subgraph_output(sg, 1 + i), e) != 0) {
 				ci_subgraph_release(sg);
 				goto out;
 			}
+		{
+			struct held *t = carry;
+			carry = next;
+			next = t;
+		}
 		for (size_t i = 0; i < nsc; i++)
 			if (stack(&scans[i], ci_subgraph_output(sg, 1 + nc + i), (size_t)it,
 			    CI_RT_MAX_TENSOR_SIZE, e) != 0) {
@@ -222,6 +232,7 @@ run_loop(struct ci_kctx *k, struct cinfer_err *e)
 	rc = 0;
 out:
 	held_free(carry, nc);
+	held_free(next, nc);
 	held_free(scans, nsc);
 	ci_free(bin);
 	return rc;
@@ -238,7 +249,7 @@ run_scan(struct ci_kctx *k, struct cinfer_err *e)
 	const int64_t *oax = ci_attr_ints(k->node, "scan_output_axes", &oa_n);
 	const int64_t *idir = ci_attr_ints(k->node, "scan_input_directions", &id_n);
 	const int64_t *odir = ci_attr_ints(k->node, "scan_output_directions", &od_n);
-	struct held *state = NULL, *outs = NULL, *slices = NULL;
+	struct held *state = NULL, *next = NULL, *outs = NULL, *slices = NULL;
 	struct ci_tensor **bin = NULL;
 	int64_t len = -1;
 	int rc = -1;
@@ -254,10 +265,11 @@ run_scan(struct ci_kctx *k, struct cinfer_err *e)
 	    (odir && od_n != nk))
 		return ci_op_fail(k, e, "axes/directions lengths");
 	state = ci_calloc(n + 1, sizeof(*state));
+	next = ci_calloc(n + 1, sizeof(*next));
 	outs = ci_calloc(nk + 1, sizeof(*outs));
 	slices = ci_calloc((size_t)m + 1, sizeof(*slices));
 	bin = ci_calloc(nin + 1, sizeof(*bin));
-	if (!state || !outs || !slices || !bin) {
+	if (!state || !next || !outs || !slices || !bin) {
 		ci_fail(e, CINFER_E_NOMEM, CI_STAGE_OP, "out of memory");
 		goto out;
 	}
@@ -313,10 +325,15 @@ run_scan(struct ci_kctx *k, struct cinfer_err *e)
 		if (ci_subgraph_run(sg, bin, nin, e) != 0)
 			goto out;
 		for (size_t i = 0; i < n; i++)
-			if (hold(&state[i], ci_subgraph_output(sg, i), e) != 0) {
+			if (hold(&next[i], ci_subgraph_output(sg, i), e) != 0) {
 				ci_subgraph_release(sg);
 				goto out;
 			}
+		{
+			struct held *tmp = state;
+			state = next;
+			next = tmp;
+		}
 		for (size_t i = 0; i < nk; i++)
 			if (stack(&outs[i], ci_subgraph_output(sg, n + i), (size_t)t, CI_RT_MAX_TENSOR_SIZE,
 			    e) != 0) {
@@ -371,6 +388,7 @@ run_scan(struct ci_kctx *k, struct cinfer_err *e)
 	rc = 0;
 out:
 	held_free(state, n);
+	held_free(next, n);
 	held_free(outs, nk);
 	held_free(slices, (size_t)m);
 	ci_free(bin);
