@@ -40,10 +40,11 @@ struct cinfer_tensor {
 struct cinfer_model;
 
 /* Loads MODEL.onnx (external data beside it). Returns new (cinfer_model_free). */
-int cinfer_model_load(const char *path, struct cinfer_model **out, struct cinfer_err *e);
+int cinfer_model_load(const char *path, struct cinfer_model **out, struct cinfer_err *e)
+    __attribute__((warn_unused_result));
 /* Same from memory; dir: folder for external data, NULL refuses it. Borrows buf. */
 int cinfer_model_load_mem(const uint8_t *buf, size_t size, const char *dir,
-    struct cinfer_model **out, struct cinfer_err *e);
+    struct cinfer_model **out, struct cinfer_err *e) __attribute__((warn_unused_result));
 void cinfer_model_free(struct cinfer_model *m);
 
 /* Graph inputs (without initializers) and outputs. Names borrowed from m. */
@@ -55,22 +56,25 @@ const char *cinfer_model_output_name(const struct cinfer_model *m, size_t i);
 int cinfer_model_input_info(const struct cinfer_model *m, size_t i, int *dtype,
     int *ndim, int64_t dims[CINFER_MAX_DIMS]);
 void cinfer_model_set_threads(struct cinfer_model *m, int threads);
+/* Caps the bytes of intermediate tensors a run may hold (default: none). */
+void cinfer_model_set_memory_limit(struct cinfer_model *m, size_t bytes);
 
 /*
  * Runs the model. in[i] feeds input i (borrowed). out[] receives every graph
  * output, each with new data (free with cinfer_tensor_clear).
  */
 int cinfer_model_run(struct cinfer_model *m, const struct cinfer_tensor *in,
-    size_t n_in, struct cinfer_tensor *out, size_t n_out, struct cinfer_err *e);
+    size_t n_in, struct cinfer_tensor *out, size_t n_out, struct cinfer_err *e)
+    __attribute__((warn_unused_result));
 
 void cinfer_tensor_clear(struct cinfer_tensor *t);
 /* Parses an ONNX TensorProto (.pb file); t gets new data; name optional (new, free
  * with cinfer_buf_free). */
 int cinfer_tensor_read_pb(const uint8_t *buf, size_t size, struct cinfer_tensor *t,
-    char **name, struct cinfer_err *e);
+    char **name, struct cinfer_err *e) __attribute__((warn_unused_result));
 /* Encodes t as a TensorProto; returns a new buffer (free with cinfer_buf_free). */
 int cinfer_tensor_write_pb(const struct cinfer_tensor *t, const char *name,
-    uint8_t **out, size_t *out_size, struct cinfer_err *e);
+    uint8_t **out, size_t *out_size, struct cinfer_err *e) __attribute__((warn_unused_result));
 void cinfer_buf_free(void *p);
 size_t cinfer_dtype_size(int dtype);
 const char *cinfer_dtype_name(int dtype);

@@ -248,6 +248,19 @@ row_for(int dt)
 	}
 }
 
+/* A float copy of a float16 tensor, in scratch memory. */
+static int
+to_f32(struct ci_kctx *k, const struct ci_tensor *t, struct ci_tensor *f, struct cinfer_err *e)
+{
+	*f = *t;
+	f->dtype = CI_DT_FLOAT;
+	f->data = ci_scratch(k, t->count * sizeof(float) + 4, e);
+	if (f->data == NULL)
+		return -1;
+	ci_convert(f->data, CI_DT_FLOAT, t->data, CI_DT_FLOAT16, t->count);
+	return 0;
+}
+
 /* a (op) b -> out (dtype odt). */
 static int
 binary_to(struct ci_kctx *k, size_t oi, const struct ci_tensor *a, const struct ci_tensor *b,
@@ -258,8 +271,19 @@ binary_to(struct ci_kctx *k, size_t oi, const struct ci_tensor *a, const struct 
 	int nd;
 	int64_t dims[CI_RT_MAX_DIMS];
 	struct bin_ctx c;
-	bc_row_fn fn = row_for(a->dtype);
+	bc_row_fn fn;
+	struct ci_tensor af, bf;
+	float *tmp = NULL;
+	int h16 = a->dtype == CI_DT_FLOAT16 && b->dtype == CI_DT_FLOAT16;
 
+	if (h16) {
+		/* float16: compute in fp32, round once at the end */
+		if (to_f32(k, a, &af, e) != 0 || to_f32(k, b, &bf, e) != 0)
+			return -1;
+		a = &af;
+		b = &bf;
+	}
+	fn = row_for(a->dtype);
 	if (fn == NULL)
 		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "%s: type %s",
 		    k->node->op_type, ci_dt_name(a->dtype));
@@ -270,13 +294,20 @@ binary_to(struct ci_kctx *k, size_t oi, const struct ci_tensor *a, const struct 
 		return ci_op_fail(k, e, "shapes do not broadcast");
 	if (ci_out(k, oi, odt, nd, dims, e) != 0)
 		return -1;
+	if (h16 && odt == CI_DT_FLOAT16) {
+		tmp = ci_scratch(k, k->out[oi]->count * sizeof(float) + 4, e);
+		if (tmp == NULL)
+			return -1;
+	}
 	c.op = op;
 	c.a = a->data;
 	c.b = b->data;
-	c.o = k->out[oi]->data;
+	c.o = tmp ? (void *)tmp : k->out[oi]->data;
 	c.dt = a->dtype;
-	c.odt = odt;
+	c.odt = tmp ? CI_DT_FLOAT : odt;
 	bc_walk(&bcs, &c, fn);
+	if (tmp)
+		ci_convert(k->out[oi]->data, CI_DT_FLOAT16, tmp, CI_DT_FLOAT, k->out[oi]->count);
 	return 0;
 }
 
@@ -291,13 +322,46 @@ need(struct ci_kctx *k, size_t n_in, struct cinfer_err *e)
 	return 0;
 }
 
+/*
+ * Before opset 7, binary ops broadcast only with broadcast=1, and then B's
+ * shape matches A's dims starting at "axis" (default: the trailing dims).
+ * Returns in *bv a view of B with trailing 1s that numpy rules align the
+ * same way.
+ */
+static int
+legacy_b(struct ci_kctx *k, const struct ci_tensor *a, const struct ci_tensor *b,
+    struct ci_tensor *bv, struct cinfer_err *e)
+{
+	const struct ci_attr *ax = ci_node_attr(k->node, "axis");
+	int bc = (int)ci_attr_i(k->node, "broadcast", 0);
+
+	*bv = *b;
+	if (k->opset >= 7 || strcmp(k->node->op_type, "PRelu") == 0)	/* public */
+		return 0;
+	if (!bc) {
+		if (a->ndim != b->ndim || memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->ndim))	/* public */
+			return ci_op_fail(k, e, "shapes differ and broadcast=0");
+		return 0;
+	}
+	if (ax != NULL) {
+		int axis = ci_axis(ax->i, a->ndim);
+		if (axis < 0 || axis + b->ndim > a->ndim)
+			return ci_op_fail(k, e, "legacy broadcast axis");
+		for (int d = b->ndim; d < a->ndim - axis; d++)
+			bv->dims[d] = 1;
+		bv->ndim = a->ndim - axis;
+	}
+	return 0;
+}
+
 #define BINOP(fn, op, boolout) \
 static int \
 fn(struct ci_kctx *k, struct cinfer_err *e) \
 { \
-	if (need(k, 2, e) != 0) \
+	struct ci_tensor bv; \
+	if (need(k, 2, e) != 0 || legacy_b(k, k->in[0], k->in[1], &bv, e) != 0) \
 		return -1; \
-	return binary_to(k, 0, k->in[0], k->in[1], op, \
+	return binary_to(k, 0, k->in[0], &bv, op, \
 	    (boolout) ? CI_DT_BOOL : k->in[0]->dtype, e); \
 }
 BINOP(run_add, B_ADD, 0)
@@ -312,7 +376,24 @@ BINOP(run_greater_eq, B_GE, 1)
 BINOP(run_and, B_AND, 1)
 BINOP(run_or, B_OR, 1)
 BINOP(run_xor, B_XOR, 1)
-BINOP(run_prelu, B_PRELU, 0)
+
+/* PRelu: before opset 7 a 1-D slope of C values applies per channel (axis 1). */
+static int
+run_prelu(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor sv;
+
+	if (need(k, 2, e) != 0)
+		return -1;
+	sv = *k->in[1];
+	if (k->opset < 7 && sv.ndim == 1 && k->in[0]->ndim >= 2 && sv.dims[0] == k->in[0]->dims[1] &&
+	    sv.dims[0] != 1) {
+		sv.ndim = k->in[0]->ndim - 1;
+		for (int d = 1; d < sv.ndim; d++)
+			sv.dims[d] = 1;
+	}
+	return binary_to(k, 0, k->in[0], &sv, B_PRELU, k->in[0]->dtype, e);
+}
 
 static int
 run_mod(struct ci_kctx *k, struct cinfer_err *e)
@@ -381,8 +462,8 @@ run_pow(struct ci_kctx *k, struct cinfer_err *e)
 			switch (y->dtype) {
 			case CI_DT_FLOAT: ((float *)y->data)[o] = (float)v; break;
 			case CI_DT_DOUBLE: ((double *)y->data)[o] = v; break;
-			case CI_DT_INT32: ((int32_t *)y->data)[o] = (int32_t)v; break;
-			case CI_DT_INT64: ((int64_t *)y->data)[o] = (int64_t)v; break;
+			case CI_DT_INT32: ((int32_t *)y->data)[o] = (int32_t)ci_f2i(v); break;
+			case CI_DT_INT64: ((int64_t *)y->data)[o] = ci_f2i(v); break;
 			default: return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "Pow: types");
 			}
 			for (int j = nd - 1; j >= 0; j--) {
@@ -404,8 +485,9 @@ variadic(struct ci_kctx *k, enum bop op, int mean, struct cinfer_err *e)
 	struct bc bcs;
 	int nd;
 	int64_t dims[CI_RT_MAX_DIMS];
-	struct ci_tensor acc;
+	struct ci_tensor acc, f16in[8];
 	void *tmp;
+	int h16;
 
 	for (size_t i = 0; i < k->n_in; i++)
 		if (k->in[i] != NULL) {
@@ -418,6 +500,12 @@ variadic(struct ci_kctx *k, enum bop op, int mean, struct cinfer_err *e)
 	for (size_t i = 1; i < n; i++)
 		if (in[i]->dtype != in[0]->dtype)
 			return ci_op_fail(k, e, "mixed types");
+	h16 = in[0]->dtype == CI_DT_FLOAT16 && n <= CI_ARRAY_LEN(f16in);
+	for (size_t i = 0; h16 && i < n; i++) {
+		if (to_f32(k, in[i], &f16in[i], e) != 0)
+			return -1;
+		in[i] = &f16in[i];
+	}
 	if (row_for(in[0]->dtype) == NULL)
 		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "%s: type %s",
 		    k->node->op_type, ci_dt_name(in[0]->dtype));
@@ -431,9 +519,15 @@ variadic(struct ci_kctx *k, enum bop op, int mean, struct cinfer_err *e)
 		nd = n2;
 		memcpy(dims, d2, sizeof(dims));
 	}
-	if (ci_out(k, 0, in[0]->dtype, nd, dims, e) != 0)
+	if (ci_out(k, 0, h16 ? CI_DT_FLOAT16 : in[0]->dtype, nd, dims, e) != 0)
 		return -1;
 	acc = *k->out[0];
+	if (h16) {
+		acc.dtype = CI_DT_FLOAT;
+		acc.data = ci_scratch(k, acc.count * sizeof(float) + 4, e);
+		if (acc.data == NULL)
+			return -1;
+	}
 	{
 		/* out = broadcast(in[0]) via out = in0 (op) identity: copy by walk */
 		size_t es = ci_dt_size(acc.dtype);
@@ -486,6 +580,8 @@ variadic(struct ci_kctx *k, enum bop op, int mean, struct cinfer_err *e)
 				return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "Mean: type");
 		}
 	}
+	if (h16)
+		ci_convert(k->out[0]->data, CI_DT_FLOAT16, acc.data, CI_DT_FLOAT, acc.count);
 	return 0;
 }
 
@@ -914,65 +1010,65 @@ run_where(struct ci_kctx *k, struct cinfer_err *e)
 	return 0;
 }
 
-CI_OP_DEF(Abs, "Abs", 6, run_abs);
+CI_OP_DEF(Abs, "Abs", 1, run_abs);
 CI_OP_DEF(Acos, "Acos", 7, run_acos);
 CI_OP_DEF(Acosh, "Acosh", 9, run_acosh);
-CI_OP_DEF(Add, "Add", 7, run_add);
-CI_OP_DEF(And, "And", 7, run_and);
+CI_OP_DEF(Add, "Add", 1, run_add);
+CI_OP_DEF(And, "And", 1, run_and);
 CI_OP_DEF(Asin, "Asin", 7, run_asin);
 CI_OP_DEF(Asinh, "Asinh", 9, run_asinh);
 CI_OP_DEF(Atan, "Atan", 7, run_atan);
 CI_OP_DEF(Atanh, "Atanh", 9, run_atanh);
 CI_OP_DEF(BitShift, "BitShift", 11, run_bitshift);
-CI_OP_DEF(Ceil, "Ceil", 6, run_ceil);
+CI_OP_DEF(Ceil, "Ceil", 1, run_ceil);
 CI_OP_DEF(Celu, "Celu", 12, run_celu);
-CI_OP_DEF(Clip, "Clip", 6, run_clip);
+CI_OP_DEF(Clip, "Clip", 1, run_clip);
 CI_OP_DEF(Cos, "Cos", 7, run_cos);
 CI_OP_DEF(Cosh, "Cosh", 9, run_cosh);
-CI_OP_DEF(Div, "Div", 7, run_div);
-CI_OP_DEF(Elu, "Elu", 6, run_elu);
-CI_OP_DEF(Equal, "Equal", 7, run_equal);
+CI_OP_DEF(Div, "Div", 1, run_div);
+CI_OP_DEF(Elu, "Elu", 1, run_elu);
+CI_OP_DEF(Equal, "Equal", 1, run_equal);
 CI_OP_DEF(Erf, "Erf", 9, run_erf);
-CI_OP_DEF(Exp, "Exp", 6, run_exp);
-CI_OP_DEF(Floor, "Floor", 6, run_floor);
+CI_OP_DEF(Exp, "Exp", 1, run_exp);
+CI_OP_DEF(Floor, "Floor", 1, run_floor);
 CI_OP_DEF(Gelu, "Gelu", 20, run_gelu);
-CI_OP_DEF(Greater, "Greater", 7, run_greater);
+CI_OP_DEF(Greater, "Greater", 1, run_greater);
 CI_OP_DEF(GreaterOrEqual, "GreaterOrEqual", 12, run_greater_eq);
-CI_OP_DEF(HardSigmoid, "HardSigmoid", 6, run_hardsigmoid);
+CI_OP_DEF(HardSigmoid, "HardSigmoid", 1, run_hardsigmoid);
 CI_OP_DEF(HardSwish, "HardSwish", 14, run_hardswish);
 CI_OP_DEF(IsInf, "IsInf", 10, run_isinf);
 CI_OP_DEF(IsNaN, "IsNaN", 9, run_isnan);
-CI_OP_DEF(LeakyRelu, "LeakyRelu", 6, run_leaky);
-CI_OP_DEF(Less, "Less", 7, run_less);
+CI_OP_DEF(LeakyRelu, "LeakyRelu", 1, run_leaky);
+CI_OP_DEF(Less, "Less", 1, run_less);
 CI_OP_DEF(LessOrEqual, "LessOrEqual", 12, run_less_eq);
-CI_OP_DEF(Log, "Log", 6, run_log);
-CI_OP_DEF(Max, "Max", 8, run_max);
-CI_OP_DEF(Mean, "Mean", 8, run_mean);
-CI_OP_DEF(Min, "Min", 8, run_min);
+CI_OP_DEF(Log, "Log", 1, run_log);
+CI_OP_DEF(Max, "Max", 6, run_max);
+CI_OP_DEF(Mean, "Mean", 6, run_mean);
+CI_OP_DEF(Min, "Min", 6, run_min);
 CI_OP_DEF(Mish, "Mish", 18, run_mish);
 CI_OP_DEF(Mod, "Mod", 10, run_mod);
-CI_OP_DEF(Mul, "Mul", 7, run_mul);
-CI_OP_DEF(Neg, "Neg", 6, run_neg);
+CI_OP_DEF(Mul, "Mul", 1, run_mul);
+CI_OP_DEF(Neg, "Neg", 1, run_neg);
 CI_OP_DEF(Not, "Not", 1, run_not);
-CI_OP_DEF(Or, "Or", 7, run_or);
-CI_OP_DEF(PRelu, "PRelu", 7, run_prelu);
-CI_OP_DEF(Pow, "Pow", 7, run_pow);
-CI_OP_DEF(Reciprocal, "Reciprocal", 6, run_recip);
-CI_OP_DEF(Relu, "Relu", 6, run_relu);
+CI_OP_DEF(Or, "Or", 1, run_or);
+CI_OP_DEF(PRelu, "PRelu", 1, run_prelu);
+CI_OP_DEF(Pow, "Pow", 1, run_pow);
+CI_OP_DEF(Reciprocal, "Reciprocal", 1, run_recip);
+CI_OP_DEF(Relu, "Relu", 1, run_relu);
 CI_OP_DEF(Round, "Round", 11, run_round);
-CI_OP_DEF(Selu, "Selu", 6, run_selu);
+CI_OP_DEF(Selu, "Selu", 1, run_selu);
 CI_OP_DEF(Shrink, "Shrink", 9, run_shrink);
-CI_OP_DEF(Sigmoid, "Sigmoid", 6, run_sigmoid);
+CI_OP_DEF(Sigmoid, "Sigmoid", 1, run_sigmoid);
 CI_OP_DEF(Sign, "Sign", 9, run_sign);
 CI_OP_DEF(Sin, "Sin", 7, run_sin);
 CI_OP_DEF(Sinh, "Sinh", 9, run_sinh);
 CI_OP_DEF(Softplus, "Softplus", 1, run_softplus);
 CI_OP_DEF(Softsign, "Softsign", 1, run_softsign);
-CI_OP_DEF(Sqrt, "Sqrt", 6, run_sqrt);
-CI_OP_DEF(Sub, "Sub", 7, run_sub);
-CI_OP_DEF(Sum, "Sum", 8, run_sum);
+CI_OP_DEF(Sqrt, "Sqrt", 1, run_sqrt);
+CI_OP_DEF(Sub, "Sub", 1, run_sub);
+CI_OP_DEF(Sum, "Sum", 6, run_sum);
 CI_OP_DEF(Tan, "Tan", 7, run_tan);
-CI_OP_DEF(Tanh, "Tanh", 6, run_tanh);
+CI_OP_DEF(Tanh, "Tanh", 1, run_tanh);
 CI_OP_DEF(ThresholdedRelu, "ThresholdedRelu", 10, run_threlu);
 CI_OP_DEF(Where, "Where", 9, run_where);
-CI_OP_DEF(Xor, "Xor", 7, run_xor);
+CI_OP_DEF(Xor, "Xor", 1, run_xor);

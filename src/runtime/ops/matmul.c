@@ -180,5 +180,5 @@ run_gemm(struct ci_kctx *k, struct cinfer_err *e)
 	return 0;
 }
 
-CI_OP_DEF(Gemm, "Gemm", 7, run_gemm);
+CI_OP_DEF(Gemm, "Gemm", 1, run_gemm);
 CI_OP_DEF(MatMul, "MatMul", 1, run_matmul);
