@@ -40,6 +40,9 @@ fuzz: deps
 bench: build
 	@bench/run.sh $(BUILD)
 
+conformance: build
+	@tools/conformance.sh $(BUILD)
+
 repro: deps
 	@tools/repro-check.sh
 

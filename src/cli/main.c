@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_runtime.h"
 #include "cli/cmd_seal.h"
 #include "cli/cmd_snp.h"
 
@@ -21,10 +22,12 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{ "attest", ci_cmd_attest, "produce evidence (simulated platform: --sim DIR)" },
 	{ "dev", ci_cmd_dev, "developer tools: `dev init DIR` makes a simulated root of trust" },
+	{ "inspect", ci_cmd_inspect, "list a model's inputs, outputs, opsets and operators" },
 	{ "infer", ci_cmd_infer, "verify a server, send inputs, check the signed receipt" },
 	{ "measure", ci_cmd_measure, "compute the expected launch measurement of a build" },
 	{ "policy", ci_cmd_policy, "policy documents: init, lint, pin" },
 	{ "receipt", ci_cmd_receipt, "check a receipt offline: `receipt verify`" },
+	{ "run", ci_cmd_run, "run an ONNX model on TensorProto (.pb) inputs, locally" },
 	{ "seal", ci_cmd_seal, "encrypt a model into a sealed bundle; its key goes to the key broker(s)" },
 	{ "snp", ci_cmd_snp, "AMD SEV-SNP certificates: `snp certs` (cache first, KDS if asked)" },
 	{ "verify", ci_cmd_verify, "verify evidence, judge it against a policy, explain why" },

@@ -8,7 +8,7 @@
 
 #include "testutil.h"
 
-#include "runtime/cli/cmd_run.c"
+#include "cli/cmd_run.c"
 
 #define NODE "/usr/share/libonnx-testdata/data/node/"
 

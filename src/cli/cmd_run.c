@@ -1,8 +1,4 @@
 /*
- * Destined for src/cli/cmd_run.c (kept under tests/runtime/cli/ until the
- * lead wires it: any .c in src/cli makes CMake add the `cinfer` program,
- * whose name collides with the library target today).
- *
  * cinfer run / cinfer inspect: run an ONNX model on TensorProto .pb inputs
  * (the ONNX test suite's format) and write its outputs the same way; list
  * a model's inputs, outputs, opsets and operators with their support.
