@@ -55,6 +55,8 @@ const char *cinfer_model_output_name(const struct cinfer_model *m, size_t i);
 int cinfer_model_input_info(const struct cinfer_model *m, size_t i, int *dtype,
     int *ndim, int64_t dims[CINFER_MAX_DIMS]);
 void cinfer_model_set_threads(struct cinfer_model *m, int threads);
+/* Caps the bytes of intermediate tensors a run may hold (default: none). */
+void cinfer_model_set_memory_limit(struct cinfer_model *m, size_t bytes);
 
 /*
  * Runs the model. in[i] feeds input i (borrowed). out[] receives every graph

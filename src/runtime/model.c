@@ -19,8 +19,14 @@
 
 #define STAGE "runtime.model"
 #define MAX_BUFS 65536
+#define CI_IO_SPARE 4
 
-enum { V_INTERM = 0, V_INPUT, V_CONST };
+enum { V_INTERM = 0, V_INPUT, V_CONST, V_OUTER };
+
+struct name_ent {
+	const char *name;
+	int id;
+};
 
 struct rt_value {
 	const char *name;
@@ -32,6 +38,8 @@ struct rt_value {
 	int live;
 	struct ci_tensor t;	/* const: borrowed from the proto (or owned) */
 	const struct ci_value_info *info;	/* declared (inputs) */
+	int producer;		/* node index in file order (load only); -1 none */
+	int outer;		/* V_OUTER: the value's id in the parent graph */
 };
 
 struct rt_node {
@@ -40,6 +48,10 @@ struct rt_node {
 	int opset;
 	int *in;		/* value ids, -1 omitted */
 	int *out;
+	int *implicit;		/* values its subgraphs read from this scope */
+	size_t n_implicit;
+	struct cinfer_model **subs;	/* one per graph attribute, in order */
+	size_t n_subs;
 };
 
 struct arena_buf {
@@ -53,14 +65,24 @@ struct ci_exec {
 	struct arena_buf *bufs;
 	size_t n_bufs;
 	size_t bytes;		/* total held */
-	int scratch[16];
+	size_t limit;		/* cap on bytes (cinfer_model_set_memory_limit) */
+	int scratch[32];
 	int n_scratch;
 	struct cinfer_model *m;
 	struct rt_node *cur;
 };
 
+/*
+ * A graph ready to run: the model's main graph, or a subgraph of an If,
+ * Loop or Scan node (then proto is unused and parent is the enclosing
+ * graph, whose values it reads by name as V_OUTER values).
+ */
 struct cinfer_model {
 	struct ci_model_proto proto;
+	struct cinfer_model *parent, *root;
+	int depth;
+	struct name_ent *tab;	/* sorted local names, during build only */
+	size_t n_tab, cap_vals;
 	struct rt_value *vals;
 	size_t n_vals;
 	struct rt_node *nodes;
@@ -71,6 +93,8 @@ struct cinfer_model {
 	size_t n_outputs;
 	struct ci_exec x;
 	int threads;
+	struct ci_tensor **io;	/* per-node input and output pointers */
+	size_t max_in, max_out;
 };
 
 /* ---- arena ------------------------------------------------------------------ */
@@ -108,8 +132,9 @@ arena_get(struct ci_exec *x, size_t size, struct cinfer_err *e)
 		freeslot = (int)x->n_bufs++;
 		memset(&x->bufs[freeslot], 0, sizeof(*nb));
 	}
-	if (size > SIZE_MAX - 64)
-		return ci_fail(e, CINFER_E_LIMIT, STAGE, "buffer too large");
+	if (size > SIZE_MAX - 64 || size > x->limit - x->bytes)
+		return ci_fail(e, CINFER_E_LIMIT, STAGE, "tensor memory over the limit of %zu bytes",
+		    x->limit);
 	{
 		struct arena_buf *b = &x->bufs[freeslot];
 		b->base = ci_alloc(size + 64);
@@ -243,10 +268,6 @@ ci_broadcast(int na, const int64_t *da, int nb, const int64_t *db, int *nout, in
 }
 
 /* ---- load ------------------------------------------------------------------ */
-struct name_ent {
-	const char *name;
-	int id;
-};
 
 static int
 name_cmp(const void *a, const void *b)
@@ -324,6 +345,18 @@ fold_constant(const struct ci_node *n, struct ci_tensor *t, struct cinfer_err *e
 	return 0;
 }
 
+static void
+node_clear(struct rt_node *rn)
+{
+	ci_free(rn->in);
+	ci_free(rn->out);
+	ci_free(rn->implicit);
+	for (size_t s = 0; rn->subs && s < rn->n_subs; s++)
+		cinfer_model_free(rn->subs[s]);
+	ci_free(rn->subs);
+	memset(rn, 0, sizeof(*rn));
+}
+
 void
 cinfer_model_free(struct cinfer_model *m)
 {
@@ -333,130 +366,250 @@ cinfer_model_free(struct cinfer_model *m)
 		if (m->vals[i].kind == V_CONST && m->vals[i].t.owned)
 			ci_free(m->vals[i].t.data);
 	ci_free(m->vals);
-	for (size_t i = 0; m->nodes && i < m->n_nodes; i++) {
-		ci_free(m->nodes[i].in);
-		ci_free(m->nodes[i].out);
-	}
+	for (size_t i = 0; m->nodes && i < m->n_nodes; i++)
+		node_clear(&m->nodes[i]);
 	ci_free(m->nodes);
 	ci_free(m->inputs);
 	ci_free(m->outputs);
+	ci_free(m->tab);
+	ci_free(m->io);
 	arena_clear(&m->x);
-	ci_onnx_clear(&m->proto);
+	if (m->parent == NULL)
+		ci_onnx_clear(&m->proto);
 	ci_free(m);
 }
 
+/* Appends a value; vals grows (ids stay valid, pointers do not). */
 static int
-build(struct cinfer_model *m, struct cinfer_err *e)
+add_value(struct cinfer_model *m, const char *name, int kind, int producer,
+    struct cinfer_err *e)
 {
-	const struct ci_graph *g = &m->proto.graph;
-	struct name_ent *tab = NULL;
-	size_t nv = 0, cap, ni = 0, no = 0;
-	int rc = -1;
-	int *producer = NULL, *indeg = NULL, *order = NULL, *queue = NULL;
-	size_t qh = 0, qt = 0, nord = 0;
-	int **node_in = NULL, **node_out = NULL;
+	struct rt_value *v;
 
-	if (m->proto.has_functions)
+	if (m->n_vals == m->cap_vals) {
+		size_t nc = m->cap_vals ? m->cap_vals * 2 : 16;
+		struct rt_value *nv;
+		if (nc > CI_RT_MAX_VALUES)
+			return ci_fail(e, CINFER_E_LIMIT, STAGE, "too many values");
+		nv = ci_realloc(m->vals, nc * sizeof(*nv));
+		if (nv == NULL)
+			return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+		memset(nv + m->cap_vals, 0, (nc - m->cap_vals) * sizeof(*nv));
+		m->vals = nv;
+		m->cap_vals = nc;
+	}
+	v = &m->vals[m->n_vals];
+	v->name = name;
+	v->kind = kind;
+	v->last_use = -1;
+	v->buf = -1;
+	v->producer = producer;
+	v->outer = -1;
+	return (int)m->n_vals++;
+}
+
+/*
+ * The id of name in graph m: a local value, or a value of an enclosing
+ * graph (made a local V_OUTER value that is bound when m runs); -1 if none.
+ */
+static int
+resolve(struct cinfer_model *m, const char *name, struct cinfer_err *e)
+{
+	int id, pid;
+
+	if (m->tab != NULL && (id = lookup(m->tab, m->n_tab, name)) >= 0)
+		return id;
+	for (size_t i = 0; i < m->n_vals; i++)
+		if (m->vals[i].kind == V_OUTER && strcmp(m->vals[i].name, name) == 0)	/* public */
+			return (int)i;
+	if (m->parent == NULL)
+		return -1;
+	pid = resolve(m->parent, name, e);
+	if (pid < 0)
+		return pid;
+	id = add_value(m, m->parent->vals[pid].name, V_OUTER, -1, e);
+	if (id >= 0)
+		m->vals[id].outer = pid;
+	return id < 0 ? -2 : id;
+}
+
+static int build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e);
+
+/* Builds the subgraphs of node n (If/Loop/Scan bodies) as children of m. */
+static int
+build_subs(struct cinfer_model *m, const struct ci_node *n, struct rt_node *rn,
+    struct cinfer_err *e)
+{
+	size_t ns = 0;
+
+	for (size_t a = 0; a < n->n_attrs; a++)
+		if (n->attrs[a].type == CI_AT_GRAPH && n->attrs[a].g != NULL)
+			ns++;
+		else if (n->attrs[a].type == CI_AT_GRAPHS)
+			return ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "node %s: graphs attribute", n->name);
+	if (ns == 0)
+		return 0;
+	if (m->depth + 1 > CI_RT_MAX_DEPTH)
+		return ci_fail(e, CINFER_E_LIMIT, STAGE, "subgraphs nested too deep");
+	rn->subs = ci_calloc(ns, sizeof(*rn->subs));
+	if (rn->subs == NULL)
+		return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+	for (size_t a = 0; a < n->n_attrs; a++) {
+		struct cinfer_model *c;
+		if (n->attrs[a].type != CI_AT_GRAPH || n->attrs[a].g == NULL)
+			continue;
+		c = ci_calloc(1, sizeof(*c));
+		if (c == NULL)
+			return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+		rn->subs[rn->n_subs++] = c;
+		c->parent = m;
+		c->root = m->root;
+		c->depth = m->depth + 1;
+		c->threads = 1;
+		c->x.m = c;
+		c->x.limit = m->x.limit;
+		if (build(c, n->attrs[a].g, e) != 0)
+			return -1;
+	}
+	/* values of this scope that the subgraphs read keep living until n ran */
+	for (size_t s = 0; s < rn->n_subs; s++) {
+		const struct cinfer_model *c = rn->subs[s];
+		for (size_t v = 0; v < c->n_vals; v++) {
+			int *ni;
+			if (c->vals[v].kind != V_OUTER)
+				continue;
+			ni = ci_realloc(rn->implicit, (rn->n_implicit + 1) * sizeof(int));
+			if (ni == NULL)
+				return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+			rn->implicit = ni;
+			rn->implicit[rn->n_implicit++] = c->vals[v].outer;
+		}
+	}
+	return 0;
+}
+
+static int
+build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e)
+{
+	size_t ni = 0, no = 0, nloc;
+	int rc = -1;
+	int *indeg = NULL, *order = NULL, *queue = NULL;
+	size_t qh = 0, qt = 0, nord = 0;
+	struct rt_node *tmp = NULL;	/* per file-order node, moved into m->nodes */
+
+	if (m->parent == NULL && m->proto.has_functions)
 		return ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "model-local functions");
 	if (g->n_sparse)
 		return ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "sparse initializers");
-	/* every value: initializers, inputs, node outputs */
-	cap = g->n_inits + g->n_inputs;
+	nloc = g->n_inits + g->n_inputs;
 	for (size_t i = 0; i < g->n_nodes; i++)
-		cap += g->nodes[i].n_out;
-	if (cap > CI_RT_MAX_VALUES)
+		nloc += g->nodes[i].n_out;
+	if (nloc > CI_RT_MAX_VALUES)
 		return ci_fail(e, CINFER_E_LIMIT, STAGE, "too many values");
-	m->vals = ci_calloc(cap + 1, sizeof(*m->vals));
-	tab = ci_calloc(cap + 1, sizeof(*tab));
-	producer = ci_calloc(cap + 1, sizeof(int));
-	node_in = ci_calloc(g->n_nodes + 1, sizeof(int *));
-	node_out = ci_calloc(g->n_nodes + 1, sizeof(int *));
+	m->tab = ci_calloc(nloc + 1, sizeof(*m->tab));
+	tmp = ci_calloc(g->n_nodes + 1, sizeof(*tmp));
 	indeg = ci_calloc(g->n_nodes + 1, sizeof(int));
 	order = ci_calloc(g->n_nodes + 1, sizeof(int));
 	queue = ci_calloc(g->n_nodes + 1, sizeof(int));
 	m->inputs = ci_calloc(g->n_inputs + 1, sizeof(int));
 	m->outputs = ci_calloc(g->n_outputs + 1, sizeof(int));
-	if (!m->vals || !tab || !producer || !node_in || !node_out || !indeg || !order ||
-	    !queue || !m->inputs || !m->outputs) {
+	if (!m->tab || !tmp || !indeg || !order || !queue || !m->inputs || !m->outputs) {
 		ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
 		goto out;
 	}
-#define ADD_VALUE(nm, k, prod) do { \
-		struct rt_value *v_ = &m->vals[nv]; \
-		v_->name = (nm); v_->kind = (k); v_->last_use = -1; v_->buf = -1; \
-		tab[nv].name = (nm); tab[nv].id = (int)nv; producer[nv] = (prod); nv++; \
+#define ADD_LOCAL(nm, k, prod) do { \
+		int id_ = add_value(m, (nm), (k), (prod), e); \
+		if (id_ < 0) \
+			goto out; \
+		m->tab[m->n_tab].name = (nm); \
+		m->tab[m->n_tab++].id = id_; \
 	} while (0)
 	for (size_t i = 0; i < g->n_inits; i++) {
-		ADD_VALUE(g->inits[i].name, V_CONST, -1);
-		m->vals[nv - 1].t = g->inits[i];
-		m->vals[nv - 1].t.owned = 0;
-		m->vals[nv - 1].t.name = NULL;
+		ADD_LOCAL(g->inits[i].name, V_CONST, -1);
+		m->vals[m->n_vals - 1].t = g->inits[i];
+		m->vals[m->n_vals - 1].t.owned = 0;
+		m->vals[m->n_vals - 1].t.name = NULL;
 	}
-	qsort(tab, nv, sizeof(*tab), name_cmp);
-	for (size_t i = 1; i < nv; i++)
-		if (strcmp(tab[i - 1].name, tab[i].name) == 0) {	/* public */
-			ci_fail(e, CINFER_E_MALFORMED, STAGE, "initializer %s twice", tab[i].name);
+	qsort(m->tab, m->n_tab, sizeof(*m->tab), name_cmp);
+	for (size_t i = 1; i < m->n_tab; i++)
+		if (strcmp(m->tab[i - 1].name, m->tab[i].name) == 0) {	/* public */
+			ci_fail(e, CINFER_E_MALFORMED, STAGE, "initializer %s twice", m->tab[i].name);
 			goto out;
 		}
 	{
-		size_t n_init = nv;
+		size_t n_init = m->n_tab;
 		for (size_t i = 0; i < g->n_inputs; i++) {
-			if (lookup(tab, n_init, g->inputs[i].name) >= 0)
+			if (lookup(m->tab, n_init, g->inputs[i].name) >= 0)
 				continue;	/* initializer default: a constant here */
 			if (g->inputs[i].kind == 0) {
 				ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "input %s is not a tensor",
 				    g->inputs[i].name);
 				goto out;
 			}
-			m->inputs[ni++] = (int)nv;
-			ADD_VALUE(g->inputs[i].name, V_INPUT, -1);
-			m->vals[nv - 1].info = &g->inputs[i];
+			m->inputs[ni++] = (int)m->n_vals;
+			ADD_LOCAL(g->inputs[i].name, V_INPUT, -1);
+			m->vals[m->n_vals - 1].info = &g->inputs[i];
 		}
 	}
 	m->n_inputs = ni;
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		const struct ci_node *n = &g->nodes[i];
-		node_out[i] = ci_calloc(n->n_out + 1, sizeof(int));
-		node_in[i] = ci_calloc(n->n_in + 1, sizeof(int));
-		if (node_out[i] == NULL || node_in[i] == NULL) {
+		tmp[i].n = n;
+		tmp[i].out = ci_calloc(n->n_out + 1, sizeof(int));
+		tmp[i].in = ci_calloc(n->n_in + 1, sizeof(int));
+		if (tmp[i].out == NULL || tmp[i].in == NULL) {
 			ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
 			goto out;
 		}
 		for (size_t j = 0; j < n->n_out; j++) {
 			if (n->outputs[j][0] == '\0') {
-				node_out[i][j] = -1;
+				/* an omitted output still gets a (nameless, unused) value so
+				 * that kernels always have somewhere to write */
+				int id = add_value(m, "", V_INTERM, (int)i, e);
+				if (id < 0)
+					goto out;
+				tmp[i].out[j] = id;
 				continue;
 			}
-			node_out[i][j] = (int)nv;
-			ADD_VALUE(n->outputs[j], V_INTERM, (int)i);
+			tmp[i].out[j] = (int)m->n_vals;
+			ADD_LOCAL(n->outputs[j], V_INTERM, (int)i);
 		}
 	}
-	qsort(tab, nv, sizeof(*tab), name_cmp);
-	for (size_t i = 1; i < nv; i++)
-		if (strcmp(tab[i - 1].name, tab[i].name) == 0) {	/* public */
-			ci_fail(e, CINFER_E_MALFORMED, STAGE, "value %s defined twice", tab[i].name);
+	qsort(m->tab, m->n_tab, sizeof(*m->tab), name_cmp);
+	for (size_t i = 1; i < m->n_tab; i++)
+		if (strcmp(m->tab[i - 1].name, m->tab[i].name) == 0) {	/* public */
+			ci_fail(e, CINFER_E_MALFORMED, STAGE, "value %s defined twice", m->tab[i].name);
 			goto out;
 		}
-	m->n_vals = nv;
-	/* resolve inputs; count dependencies */
+	/* resolve inputs (locally or in enclosing graphs), build subgraphs */
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		const struct ci_node *n = &g->nodes[i];
 		for (size_t j = 0; j < n->n_in; j++) {
 			int id;
 			if (n->inputs[j][0] == '\0') {
-				node_in[i][j] = -1;
+				tmp[i].in[j] = -1;
 				continue;
 			}
-			id = lookup(tab, nv, n->inputs[j]);
+			id = resolve(m, n->inputs[j], e);
+			if (id == -2)
+				goto out;
 			if (id < 0) {
 				ci_fail(e, CINFER_E_MALFORMED, STAGE, "node %s (%s): input %s undefined",
 				    n->name, n->op_type, n->inputs[j]);
 				goto out;
 			}
-			node_in[i][j] = id;
-			if (producer[id] >= 0)
-				indeg[i]++;
+			tmp[i].in[j] = id;
 		}
+		if (build_subs(m, n, &tmp[i], e) != 0)
+			goto out;
+	}
+	for (size_t i = 0; i < g->n_nodes; i++) {
+		for (size_t j = 0; j < tmp[i].n->n_in; j++)
+			if (tmp[i].in[j] >= 0 && m->vals[tmp[i].in[j]].producer >= 0)
+				indeg[i]++;
+		for (size_t j = 0; j < tmp[i].n_implicit; j++)
+			if (m->vals[tmp[i].implicit[j]].producer >= 0)
+				indeg[i]++;
 	}
 	/* Kahn: stable (file order among ready nodes) */
 	for (size_t i = 0; i < g->n_nodes; i++)
@@ -464,17 +617,18 @@ build(struct cinfer_model *m, struct cinfer_err *e)
 			queue[qt++] = (int)i;
 	while (qh < qt) {
 		int ni2 = queue[qh++];
-		const struct ci_node *n = &g->nodes[ni2];
 		order[nord++] = ni2;
-		for (size_t j = 0; j < n->n_out; j++) {
-			int id = node_out[ni2][j];
+		for (size_t j = 0; j < tmp[ni2].n->n_out; j++) {
+			int id = tmp[ni2].out[j];
 			if (id < 0)
 				continue;
 			/* consumers: scan (graphs are small enough; O(N*E) worst) */
 			for (size_t c = 0; c < g->n_nodes; c++) {
-				const struct ci_node *cn = &g->nodes[c];
-				for (size_t k = 0; k < cn->n_in; k++)
-					if (node_in[c][k] == id && --indeg[c] == 0)
+				for (size_t k = 0; k < tmp[c].n->n_in; k++)
+					if (tmp[c].in[k] == id && --indeg[c] == 0)
+						queue[qt++] = (int)c;
+				for (size_t k = 0; k < tmp[c].n_implicit; k++)
+					if (tmp[c].implicit[k] == id && --indeg[c] == 0)
 						queue[qt++] = (int)c;
 			}
 		}
@@ -485,7 +639,9 @@ build(struct cinfer_model *m, struct cinfer_err *e)
 	}
 	/* outputs */
 	for (size_t i = 0; i < g->n_outputs; i++) {
-		int id = lookup(tab, nv, g->outputs[i].name);
+		int id = resolve(m, g->outputs[i].name, e);
+		if (id == -2)
+			goto out;
 		if (id < 0) {
 			ci_fail(e, CINFER_E_MALFORMED, STAGE, "output %s undefined", g->outputs[i].name);
 			goto out;
@@ -509,15 +665,15 @@ build(struct cinfer_model *m, struct cinfer_err *e)
 		int i = order[oi];
 		const struct ci_node *n = &g->nodes[i];
 		struct rt_node *rn;
-		int opset = model_opset(&m->proto, n->domain);
+		int opset = model_opset(&m->root->proto, n->domain);
 		if (opset < 0) {
 			ci_fail(e, CINFER_E_MALFORMED, STAGE, "node %s: no opset for domain '%s'",
 			    n->name, n->domain);
 			goto out;
 		}
 		if (strcmp(n->op_type, "Constant") == 0 && n->domain[0] == '\0' &&	/* public */
-		    n->n_out == 1 && node_out[i][0] >= 0) {
-			struct rt_value *v = &m->vals[node_out[i][0]];
+		    n->n_out == 1 && tmp[i].out[0] >= 0) {
+			struct rt_value *v = &m->vals[tmp[i].out[0]];
 			if (fold_constant(n, &v->t, e) != 0)
 				goto out;
 			if (ci_dt_size(v->t.dtype) == 0) {
@@ -531,21 +687,51 @@ build(struct cinfer_model *m, struct cinfer_err *e)
 			v->kind = V_CONST;
 			continue;
 		}
-		rn = &m->nodes[m->n_nodes];
-		rn->n = n;
-		rn->opset = opset;
-		rn->op = ci_op_find(n->domain, n->op_type, opset);
-		if (rn->op == NULL) {
+		if (n->n_out == 0) {
+			ci_fail(e, CINFER_E_MALFORMED, STAGE, "node %s (%s) has no outputs", n->name,
+			    n->op_type);
+			goto out;
+		}
+		tmp[i].opset = opset;
+		tmp[i].op = ci_op_find(n->domain, n->op_type, opset);
+		if (tmp[i].op == NULL) {
 			ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "operator %s%s%s (opset %d) not supported",
 			    n->domain, n->domain[0] ? "." : "", n->op_type, opset);
 			goto out;
 		}
-		if (rn->op->check && rn->op->check(n, opset, e) != 0)
+		{
+			const struct ci_op_arity *ar = n->domain[0] == '\0' ?
+			    ci_op_arity_find(n->op_type, opset) : NULL;
+			if (ar && ((long)n->n_in < ar->min_in || (long)n->n_in > ar->max_in ||
+			    (long)n->n_out < ar->min_out || (long)n->n_out > ar->max_out)) {
+				ci_fail(e, CINFER_E_MALFORMED, STAGE,
+				    "node %s (%s-%d): %zu inputs and %zu outputs, the spec allows %d..%d and %d..%d",
+				    n->name, n->op_type, ar->since, n->n_in, n->n_out, ar->min_in, ar->max_in,
+				    ar->min_out, ar->max_out);
+				goto out;
+			}
+		}
+		if (tmp[i].op->check && tmp[i].op->check(n, opset, e) != 0)
 			goto out;
-		rn->in = node_in[i];
-		rn->out = node_out[i];
-		node_in[i] = node_out[i] = NULL;
-		m->n_nodes++;
+		rn = &m->nodes[m->n_nodes++];
+		*rn = tmp[i];
+		memset(&tmp[i], 0, sizeof(tmp[i]));
+	}
+	/* per-node input/output pointer arrays, sized for the widest node */
+	{
+		size_t mi = 1, mo = 1;
+		for (size_t i = 0; i < m->n_nodes; i++) {
+			mi = m->nodes[i].n->n_in > mi ? m->nodes[i].n->n_in : mi;
+			mo = m->nodes[i].n->n_out > mo ? m->nodes[i].n->n_out : mo;
+		}
+		/* spare NULL slots: kernels may look at optional outputs past n_out */
+		m->io = ci_calloc(mi + mo + CI_IO_SPARE, sizeof(*m->io));
+		if (m->io == NULL) {
+			ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+			goto out;
+		}
+		m->max_in = mi;
+		m->max_out = mo;
 	}
 	/* lifetimes */
 	for (size_t i = 0; i < m->n_nodes; i++) {
@@ -555,22 +741,24 @@ build(struct cinfer_model *m, struct cinfer_err *e)
 				m->vals[rn->in[j]].last_use = (int)i;
 				m->vals[rn->in[j]].has_consumer = 1;
 			}
+		for (size_t j = 0; j < rn->n_implicit; j++) {
+			m->vals[rn->implicit[j]].last_use = (int)i;
+			m->vals[rn->implicit[j]].has_consumer = 1;
+		}
 	}
 	rc = 0;
 out:
-	for (size_t i = 0; node_in && i < g->n_nodes; i++) {
-		ci_free(node_in[i]);
-		ci_free(node_out[i]);
-	}
-	ci_free(node_in);
-	ci_free(node_out);
-	ci_free(tab);
-	ci_free(producer);
+	for (size_t i = 0; tmp && i < g->n_nodes; i++)
+		node_clear(&tmp[i]);
+	ci_free(tmp);
+	ci_free(m->tab);
+	m->tab = NULL;
+	m->n_tab = 0;
 	ci_free(indeg);
 	ci_free(order);
 	ci_free(queue);
 	return rc;
-#undef ADD_VALUE
+#undef ADD_LOCAL
 }
 
 int
@@ -585,7 +773,9 @@ cinfer_model_load_mem(const uint8_t *buf, size_t size, const char *dir,
 		return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
 	m->threads = 1;
 	m->x.m = m;
-	if (ci_onnx_parse(buf, size, dir, &m->proto, e) != 0 || build(m, e) != 0) {
+	m->x.limit = SIZE_MAX;
+	m->root = m;
+	if (ci_onnx_parse(buf, size, dir, &m->proto, e) != 0 || build(m, &m->proto.graph, e) != 0) {
 		cinfer_model_free(m);
 		return -1;
 	}
@@ -665,6 +855,15 @@ cinfer_model_input_info(const struct cinfer_model *m, size_t i, int *dtype, int 
 }
 
 void
+cinfer_model_set_memory_limit(struct cinfer_model *m, size_t bytes)
+{
+	m->x.limit = bytes < m->x.bytes ? m->x.bytes : bytes;
+	for (size_t i = 0; i < m->n_nodes; i++)
+		for (size_t s = 0; s < m->nodes[i].n_subs; s++)
+			cinfer_model_set_memory_limit(m->nodes[i].subs[s], bytes);
+}
+
+void
 cinfer_model_set_threads(struct cinfer_model *m, int threads)
 {
 	m->threads = threads < 1 ? 1 : threads;
@@ -687,7 +886,7 @@ release_all(struct cinfer_model *m)
 {
 	for (size_t i = 0; i < m->n_vals; i++) {
 		release(m, &m->vals[i]);
-		if (m->vals[i].kind == V_INPUT)
+		if (m->vals[i].kind == V_INPUT || m->vals[i].kind == V_OUTER)
 			memset(&m->vals[i].t, 0, sizeof(m->vals[i].t));
 	}
 	for (int i = 0; i < m->x.n_scratch; i++)
@@ -733,11 +932,84 @@ bind_input(struct cinfer_model *m, size_t i, const struct cinfer_tensor *in,
 	return 0;
 }
 
+/* Runs the nodes of m; outputs stay live until release_all(). */
+static int
+exec_nodes(struct cinfer_model *m, struct cinfer_err *e)
+{
+	struct ci_tensor **inp = m->io, **outp = m->io + m->max_in;
+
+	/* values read from the enclosing graph: borrow their current tensors */
+	for (size_t i = 0; i < m->n_vals; i++) {
+		struct rt_value *v = &m->vals[i];
+		const struct rt_value *pv;
+		if (v->kind != V_OUTER)
+			continue;
+		pv = &m->parent->vals[v->outer];
+		if (pv->kind == V_INTERM && !pv->live)
+			return ci_fail(e, CINFER_E_INTERNAL, STAGE, "outer value %s not computed", v->name);
+		v->t = pv->t;
+		v->t.owned = 0;
+		v->t.name = NULL;
+	}
+	for (size_t i = 0; i < m->n_nodes; i++) {
+		struct rt_node *rn = &m->nodes[i];
+		const struct ci_node *n = rn->n;
+		struct ci_kctx k = { 0 };
+
+		for (size_t j = 0; j < n->n_in; j++) {
+			struct rt_value *v = rn->in[j] >= 0 ? &m->vals[rn->in[j]] : NULL;
+			if (v && v->kind == V_INTERM && !v->live)
+				return ci_fail(e, CINFER_E_INTERNAL, STAGE, "node %s: input %s not computed",
+				    n->name, v->name);
+			inp[j] = v ? &v->t : NULL;
+		}
+		for (size_t j = 0; j < n->n_out; j++)
+			outp[j] = rn->out[j] >= 0 ? &m->vals[rn->out[j]].t : NULL;
+		for (size_t j = n->n_out; j < m->max_out + CI_IO_SPARE; j++)
+			outp[j] = NULL;	/* never a stale pointer from the previous node */
+		k.x = &m->x;
+		k.node = n;
+		k.opset = rn->opset;
+		k.n_in = n->n_in;
+		k.n_out = n->n_out;
+		k.in = inp;
+		k.out = outp;
+		k.threads = m->threads;
+		m->x.cur = rn;
+		if (rn->op->run(&k, e) != 0)
+			return -1;
+		for (int s = 0; s < m->x.n_scratch; s++)
+			arena_put(&m->x, m->x.scratch[s]);
+		m->x.n_scratch = 0;
+		for (size_t j = 0; j < n->n_out; j++) {
+			struct rt_value *v;
+			if (rn->out[j] < 0)
+				continue;
+			v = &m->vals[rn->out[j]];
+			if (!v->live)
+				return ci_fail(e, CINFER_E_INTERNAL, STAGE, "node %s (%s): output %zu not made",
+				    n->name, n->op_type, j);
+			if (!v->has_consumer && !v->is_output)
+				release(m, v);
+		}
+		for (size_t j = 0; j < n->n_in; j++) {
+			struct rt_value *v = rn->in[j] >= 0 ? &m->vals[rn->in[j]] : NULL;
+			if (v && v->last_use == (int)i && !v->is_output)
+				release(m, v);
+		}
+		for (size_t j = 0; j < rn->n_implicit; j++) {
+			struct rt_value *v = &m->vals[rn->implicit[j]];
+			if (v->last_use == (int)i && !v->is_output)
+				release(m, v);
+		}
+	}
+	return 0;
+}
+
 int
 cinfer_model_run(struct cinfer_model *m, const struct cinfer_tensor *in, size_t n_in,
     struct cinfer_tensor *out, size_t n_out, struct cinfer_err *e)
 {
-	struct ci_tensor *inp[CI_RT_MAX_NODE_IO], *outp[CI_RT_MAX_NODE_IO];
 	int rc = -1;
 
 	memset(out, 0, n_out * sizeof(*out));
@@ -750,55 +1022,8 @@ cinfer_model_run(struct cinfer_model *m, const struct cinfer_tensor *in, size_t 
 	for (size_t i = 0; i < n_in; i++)
 		if (bind_input(m, i, &in[i], e) != 0)
 			goto out;
-	for (size_t i = 0; i < m->n_nodes; i++) {
-		struct rt_node *rn = &m->nodes[i];
-		const struct ci_node *n = rn->n;
-		struct ci_kctx k = { 0 };
-
-		for (size_t j = 0; j < n->n_in; j++) {
-			struct rt_value *v = rn->in[j] >= 0 ? &m->vals[rn->in[j]] : NULL;
-			if (v && v->kind == V_INTERM && !v->live) {
-				ci_fail(e, CINFER_E_INTERNAL, STAGE, "node %s: input %s not computed",
-				    n->name, v->name);
-				goto out;
-			}
-			inp[j] = v ? &v->t : NULL;
-		}
-		for (size_t j = 0; j < n->n_out; j++)
-			outp[j] = rn->out[j] >= 0 ? &m->vals[rn->out[j]].t : NULL;
-		k.x = &m->x;
-		k.node = n;
-		k.opset = rn->opset;
-		k.n_in = n->n_in;
-		k.n_out = n->n_out;
-		k.in = inp;
-		k.out = outp;
-		k.threads = m->threads;
-		m->x.cur = rn;
-		if (rn->op->run(&k, e) != 0)
-			goto out;
-		for (int s = 0; s < m->x.n_scratch; s++)
-			arena_put(&m->x, m->x.scratch[s]);
-		m->x.n_scratch = 0;
-		for (size_t j = 0; j < n->n_out; j++) {
-			struct rt_value *v;
-			if (rn->out[j] < 0)
-				continue;
-			v = &m->vals[rn->out[j]];
-			if (!v->live) {
-				ci_fail(e, CINFER_E_INTERNAL, STAGE, "node %s (%s): output %zu not made",
-				    n->name, n->op_type, j);
-				goto out;
-			}
-			if (!v->has_consumer && !v->is_output)
-				release(m, v);
-		}
-		for (size_t j = 0; j < n->n_in; j++) {
-			struct rt_value *v = rn->in[j] >= 0 ? &m->vals[rn->in[j]] : NULL;
-			if (v && v->last_use == (int)i && !v->is_output)
-				release(m, v);
-		}
-	}
+	if (exec_nodes(m, e) != 0)
+		goto out;
 	for (size_t i = 0; i < m->n_outputs; i++) {
 		const struct ci_tensor *t = &m->vals[m->outputs[i]].t;
 		size_t size = t->count * ci_dt_size(t->dtype);
@@ -821,6 +1046,64 @@ out:
 		for (size_t i = 0; i < n_out; i++)
 			cinfer_tensor_clear(&out[i]);
 	return rc;
+}
+
+/* ---- subgraphs, for the control-flow operators ------------------------------ */
+struct cinfer_model *
+ci_kctx_subgraph(struct ci_kctx *k, const char *attr)
+{
+	const struct rt_node *rn = k->x->cur;
+	size_t gi = 0;
+
+	for (size_t a = 0; a < rn->n->n_attrs; a++) {
+		const struct ci_attr *at = &rn->n->attrs[a];
+		if (at->type != CI_AT_GRAPH || at->g == NULL)
+			continue;
+		if (strcmp(at->name, attr) == 0)	/* public */
+			return gi < rn->n_subs ? rn->subs[gi] : NULL;
+		gi++;
+	}
+	return NULL;
+}
+
+int
+ci_subgraph_run(struct cinfer_model *sg, struct ci_tensor *const *in, size_t n_in,
+    struct cinfer_err *e)
+{
+	if (n_in != sg->n_inputs)
+		return ci_fail(e, CINFER_E_MALFORMED, STAGE, "subgraph takes %zu inputs, given %zu",
+		    sg->n_inputs, n_in);
+	for (size_t i = 0; i < n_in; i++) {
+		struct rt_value *v = &sg->vals[sg->inputs[i]];
+		const struct ci_value_info *vi = v->info;
+		if (in[i] == NULL)
+			return ci_fail(e, CINFER_E_UNSUPPORTED, STAGE, "subgraph input %s omitted", v->name);
+		if (vi->kind == 1 && vi->dtype != CI_DT_UNDEFINED && vi->dtype != in[i]->dtype) {
+			release_all(sg);
+			return ci_fail(e, CINFER_E_MALFORMED, STAGE, "subgraph input %s: type %s, declared %s",
+			    v->name, ci_dt_name(in[i]->dtype), ci_dt_name(vi->dtype));
+		}
+		v->t = *in[i];
+		v->t.owned = 0;
+		v->t.name = NULL;
+	}
+	if (exec_nodes(sg, e) != 0) {
+		release_all(sg);
+		return -1;
+	}
+	return 0;
+}
+
+const struct ci_tensor *
+ci_subgraph_output(const struct cinfer_model *sg, size_t i)
+{
+	return i < sg->n_outputs ? &sg->vals[sg->outputs[i]].t : NULL;
+}
+
+void
+ci_subgraph_release(struct cinfer_model *sg)
+{
+	release_all(sg);
 }
 
 void

@@ -671,7 +671,9 @@ ci_attr_s(const struct ci_node *n, const char *name, const char *def)
 {
 	const struct ci_attr *a = ci_node_attr(n, name);
 
-	return a && a->type == CI_AT_STRING ? a->s : def;
+	if (a == NULL || a->type != CI_AT_STRING)
+		return def;
+	return a->s ? a->s : "";	/* an unset string field is "" in protobuf */
 }
 
 const int64_t *

@@ -181,9 +181,32 @@ const char *ci_attr_s(const struct ci_node *n, const char *name, const char *def
 /* ints attribute; *count = 0 and NULL when absent. */
 const int64_t *ci_attr_ints(const struct ci_node *n, const char *name, size_t *count);
 
+/* Float to integer without undefined behaviour: NaN is 0, the range is clamped. */
+static inline int64_t
+ci_f2i(double v)
+{
+	if (!(v == v))
+		return 0;
+	if (v >= 4.6e18)
+		return (int64_t)4.6e18;
+	if (v <= -4.6e18)
+		return -(int64_t)4.6e18;
+	return (int64_t)v;
+}
+
 /* Reads an int64/int32 tensor's element i as int64. */
 int64_t ci_tensor_i64(const struct ci_tensor *t, size_t i);
 double ci_tensor_f64(const struct ci_tensor *t, size_t i);
+
+/* Subgraphs of If/Loop/Scan nodes (model.c): the graph attribute attr of
+ * the running node; run with inputs (borrowed); read outputs; release. */
+struct cinfer_model *ci_kctx_subgraph(struct ci_kctx *k, const char *attr);
+int ci_subgraph_run(struct cinfer_model *sg, struct ci_tensor *const *in, size_t n_in,
+    struct cinfer_err *e);
+const struct ci_tensor *ci_subgraph_output(const struct cinfer_model *sg, size_t i);
+void ci_subgraph_release(struct cinfer_model *sg);
+/* shape.c: permutes x's axes into dst (count elements). */
+void ci_transpose(const struct ci_tensor *x, const int *perm, void *dst);
 
 /* ---- registry ------------------------------------------------------------ */
 typedef int (*ci_op_run_fn)(struct ci_kctx *k, struct cinfer_err *e);
@@ -195,6 +218,16 @@ struct ci_op {
 	ci_op_run_fn run;
 	ci_op_check_fn check;		/* optional, at load */
 };
+/* Input/output counts the ONNX spec allows (ops/arity.c, generated). */
+struct ci_op_arity {
+	const char *name;
+	int since, min_in, max_in, min_out, max_out;
+};
+extern const struct ci_op_arity ci_op_arity_table[];
+extern const size_t ci_op_arity_count;
+/* The schema version of name in force at opset; NULL if unknown. */
+const struct ci_op_arity *ci_op_arity_find(const char *name, int opset);
+
 /* NULL if op_type/domain/opset is not implemented. */
 const struct ci_op *ci_op_find(const char *domain, const char *op_type, int opset);
 /* Registry walk for docs and tests; NULL past the end. */

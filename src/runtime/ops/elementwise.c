@@ -248,6 +248,19 @@ row_for(int dt)
 	}
 }
 
+/* A float copy of a float16 tensor, in scratch memory. */
+static int
+to_f32(struct ci_kctx *k, const struct ci_tensor *t, struct ci_tensor *f, struct cinfer_err *e)
+{
+	*f = *t;
+	f->dtype = CI_DT_FLOAT;
+	f->data = ci_scratch(k, t->count * sizeof(float) + 4, e);
+	if (f->data == NULL)
+		return -1;
+	ci_convert(f->data, CI_DT_FLOAT, t->data, CI_DT_FLOAT16, t->count);
+	return 0;
+}
+
 /* a (op) b -> out (dtype odt). */
 static int
 binary_to(struct ci_kctx *k, size_t oi, const struct ci_tensor *a, const struct ci_tensor *b,
@@ -258,8 +271,19 @@ binary_to(struct ci_kctx *k, size_t oi, const struct ci_tensor *a, const struct 
 	int nd;
 	int64_t dims[CI_RT_MAX_DIMS];
 	struct bin_ctx c;
-	bc_row_fn fn = row_for(a->dtype);
+	bc_row_fn fn;
+	struct ci_tensor af, bf;
+	float *tmp = NULL;
+	int h16 = a->dtype == CI_DT_FLOAT16 && b->dtype == CI_DT_FLOAT16;
 
+	if (h16) {
+		/* float16: compute in fp32, round once at the end */
+		if (to_f32(k, a, &af, e) != 0 || to_f32(k, b, &bf, e) != 0)
+			return -1;
+		a = &af;
+		b = &bf;
+	}
+	fn = row_for(a->dtype);
 	if (fn == NULL)
 		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "%s: type %s",
 		    k->node->op_type, ci_dt_name(a->dtype));
@@ -270,13 +294,20 @@ binary_to(struct ci_kctx *k, size_t oi, const struct ci_tensor *a, const struct 
 		return ci_op_fail(k, e, "shapes do not broadcast");
 	if (ci_out(k, oi, odt, nd, dims, e) != 0)
 		return -1;
+	if (h16 && odt == CI_DT_FLOAT16) {
+		tmp = ci_scratch(k, k->out[oi]->count * sizeof(float) + 4, e);
+		if (tmp == NULL)
+			return -1;
+	}
 	c.op = op;
 	c.a = a->data;
 	c.b = b->data;
-	c.o = k->out[oi]->data;
+	c.o = tmp ? (void *)tmp : k->out[oi]->data;
 	c.dt = a->dtype;
-	c.odt = odt;
+	c.odt = tmp ? CI_DT_FLOAT : odt;
 	bc_walk(&bcs, &c, fn);
+	if (tmp)
+		ci_convert(k->out[oi]->data, CI_DT_FLOAT16, tmp, CI_DT_FLOAT, k->out[oi]->count);
 	return 0;
 }
 
@@ -381,8 +412,8 @@ run_pow(struct ci_kctx *k, struct cinfer_err *e)
 			switch (y->dtype) {
 			case CI_DT_FLOAT: ((float *)y->data)[o] = (float)v; break;
 			case CI_DT_DOUBLE: ((double *)y->data)[o] = v; break;
-			case CI_DT_INT32: ((int32_t *)y->data)[o] = (int32_t)v; break;
-			case CI_DT_INT64: ((int64_t *)y->data)[o] = (int64_t)v; break;
+			case CI_DT_INT32: ((int32_t *)y->data)[o] = (int32_t)ci_f2i(v); break;
+			case CI_DT_INT64: ((int64_t *)y->data)[o] = ci_f2i(v); break;
 			default: return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "Pow: types");
 			}
 			for (int j = nd - 1; j >= 0; j--) {
@@ -404,8 +435,9 @@ variadic(struct ci_kctx *k, enum bop op, int mean, struct cinfer_err *e)
 	struct bc bcs;
 	int nd;
 	int64_t dims[CI_RT_MAX_DIMS];
-	struct ci_tensor acc;
+	struct ci_tensor acc, f16in[8];
 	void *tmp;
+	int h16;
 
 	for (size_t i = 0; i < k->n_in; i++)
 		if (k->in[i] != NULL) {
@@ -418,6 +450,12 @@ variadic(struct ci_kctx *k, enum bop op, int mean, struct cinfer_err *e)
 	for (size_t i = 1; i < n; i++)
 		if (in[i]->dtype != in[0]->dtype)
 			return ci_op_fail(k, e, "mixed types");
+	h16 = in[0]->dtype == CI_DT_FLOAT16 && n <= CI_ARRAY_LEN(f16in);
+	for (size_t i = 0; h16 && i < n; i++) {
+		if (to_f32(k, in[i], &f16in[i], e) != 0)
+			return -1;
+		in[i] = &f16in[i];
+	}
 	if (row_for(in[0]->dtype) == NULL)
 		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "%s: type %s",
 		    k->node->op_type, ci_dt_name(in[0]->dtype));
@@ -431,9 +469,15 @@ variadic(struct ci_kctx *k, enum bop op, int mean, struct cinfer_err *e)
 		nd = n2;
 		memcpy(dims, d2, sizeof(dims));
 	}
-	if (ci_out(k, 0, in[0]->dtype, nd, dims, e) != 0)
+	if (ci_out(k, 0, h16 ? CI_DT_FLOAT16 : in[0]->dtype, nd, dims, e) != 0)
 		return -1;
 	acc = *k->out[0];
+	if (h16) {
+		acc.dtype = CI_DT_FLOAT;
+		acc.data = ci_scratch(k, acc.count * sizeof(float) + 4, e);
+		if (acc.data == NULL)
+			return -1;
+	}
 	{
 		/* out = broadcast(in[0]) via out = in0 (op) identity: copy by walk */
 		size_t es = ci_dt_size(acc.dtype);
@@ -486,6 +530,8 @@ variadic(struct ci_kctx *k, enum bop op, int mean, struct cinfer_err *e)
 				return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "Mean: type");
 		}
 	}
+	if (h16)
+		ci_convert(k->out[0]->data, CI_DT_FLOAT16, acc.data, CI_DT_FLOAT, acc.count);
 	return 0;
 }
 

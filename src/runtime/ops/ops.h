@@ -14,8 +14,10 @@ extern const struct ci_op ci_op_Asin;
 extern const struct ci_op ci_op_Asinh;
 extern const struct ci_op ci_op_Atan;
 extern const struct ci_op ci_op_Atanh;
+extern const struct ci_op ci_op_AveragePool;
 extern const struct ci_op ci_op_BatchNormalization;
 extern const struct ci_op ci_op_BitShift;
+extern const struct ci_op ci_op_BlackmanWindow;
 extern const struct ci_op ci_op_Cast;
 extern const struct ci_op ci_op_CastLike;
 extern const struct ci_op ci_op_Ceil;
@@ -24,11 +26,20 @@ extern const struct ci_op ci_op_Clip;
 extern const struct ci_op ci_op_Compress;
 extern const struct ci_op ci_op_Concat;
 extern const struct ci_op ci_op_ConstantOfShape;
+extern const struct ci_op ci_op_Conv;
+extern const struct ci_op ci_op_ConvInteger;
+extern const struct ci_op ci_op_ConvTranspose;
 extern const struct ci_op ci_op_Cos;
 extern const struct ci_op ci_op_Cosh;
+extern const struct ci_op ci_op_CumSum;
+extern const struct ci_op ci_op_DFT;
 extern const struct ci_op ci_op_DepthToSpace;
+extern const struct ci_op ci_op_DequantizeLinear;
+extern const struct ci_op ci_op_Det;
 extern const struct ci_op ci_op_Div;
 extern const struct ci_op ci_op_Dropout;
+extern const struct ci_op ci_op_DynamicQuantizeLinear;
+extern const struct ci_op ci_op_Einsum;
 extern const struct ci_op ci_op_Elu;
 extern const struct ci_op ci_op_Equal;
 extern const struct ci_op ci_op_Erf;
@@ -37,36 +48,52 @@ extern const struct ci_op ci_op_Expand;
 extern const struct ci_op ci_op_EyeLike;
 extern const struct ci_op ci_op_Flatten;
 extern const struct ci_op ci_op_Floor;
+extern const struct ci_op ci_op_GRU;
 extern const struct ci_op ci_op_Gather;
 extern const struct ci_op ci_op_GatherElements;
 extern const struct ci_op ci_op_GatherND;
 extern const struct ci_op ci_op_Gelu;
 extern const struct ci_op ci_op_Gemm;
+extern const struct ci_op ci_op_GlobalAveragePool;
+extern const struct ci_op ci_op_GlobalMaxPool;
 extern const struct ci_op ci_op_Greater;
 extern const struct ci_op ci_op_GreaterOrEqual;
+extern const struct ci_op ci_op_GridSample;
+extern const struct ci_op ci_op_HammingWindow;
+extern const struct ci_op ci_op_HannWindow;
 extern const struct ci_op ci_op_HardSigmoid;
 extern const struct ci_op ci_op_HardSwish;
 extern const struct ci_op ci_op_Hardmax;
 extern const struct ci_op ci_op_Identity;
+extern const struct ci_op ci_op_If;
 extern const struct ci_op ci_op_InstanceNormalization;
 extern const struct ci_op ci_op_IsInf;
 extern const struct ci_op ci_op_IsNaN;
 extern const struct ci_op ci_op_LRN;
+extern const struct ci_op ci_op_LSTM;
 extern const struct ci_op ci_op_LayerNormalization;
 extern const struct ci_op ci_op_LeakyRelu;
 extern const struct ci_op ci_op_Less;
 extern const struct ci_op ci_op_LessOrEqual;
 extern const struct ci_op ci_op_Log;
 extern const struct ci_op ci_op_LogSoftmax;
+extern const struct ci_op ci_op_Loop;
+extern const struct ci_op ci_op_LpPool;
 extern const struct ci_op ci_op_MatMul;
+extern const struct ci_op ci_op_MatMulInteger;
 extern const struct ci_op ci_op_Max;
+extern const struct ci_op ci_op_MaxPool;
+extern const struct ci_op ci_op_MaxUnpool;
 extern const struct ci_op ci_op_Mean;
 extern const struct ci_op ci_op_MeanVarianceNormalization;
+extern const struct ci_op ci_op_MelWeightMatrix;
 extern const struct ci_op ci_op_Min;
 extern const struct ci_op ci_op_Mish;
 extern const struct ci_op ci_op_Mod;
 extern const struct ci_op ci_op_Mul;
 extern const struct ci_op ci_op_Neg;
+extern const struct ci_op ci_op_NegativeLogLikelihoodLoss;
+extern const struct ci_op ci_op_NonMaxSuppression;
 extern const struct ci_op ci_op_NonZero;
 extern const struct ci_op ci_op_Not;
 extern const struct ci_op ci_op_OneHot;
@@ -74,6 +101,10 @@ extern const struct ci_op ci_op_Or;
 extern const struct ci_op ci_op_PRelu;
 extern const struct ci_op ci_op_Pad;
 extern const struct ci_op ci_op_Pow;
+extern const struct ci_op ci_op_QLinearConv;
+extern const struct ci_op ci_op_QLinearMatMul;
+extern const struct ci_op ci_op_QuantizeLinear;
+extern const struct ci_op ci_op_RNN;
 extern const struct ci_op ci_op_Range;
 extern const struct ci_op ci_op_Reciprocal;
 extern const struct ci_op ci_op_ReduceL1;
@@ -88,7 +119,12 @@ extern const struct ci_op ci_op_ReduceSum;
 extern const struct ci_op ci_op_ReduceSumSquare;
 extern const struct ci_op ci_op_Relu;
 extern const struct ci_op ci_op_Reshape;
+extern const struct ci_op ci_op_Resize;
+extern const struct ci_op ci_op_ReverseSequence;
+extern const struct ci_op ci_op_RoiAlign;
 extern const struct ci_op ci_op_Round;
+extern const struct ci_op ci_op_STFT;
+extern const struct ci_op ci_op_Scan;
 extern const struct ci_op ci_op_Scatter;
 extern const struct ci_op ci_op_ScatterElements;
 extern const struct ci_op ci_op_ScatterND;
@@ -102,6 +138,7 @@ extern const struct ci_op ci_op_Sinh;
 extern const struct ci_op ci_op_Size;
 extern const struct ci_op ci_op_Slice;
 extern const struct ci_op ci_op_Softmax;
+extern const struct ci_op ci_op_SoftmaxCrossEntropyLoss;
 extern const struct ci_op ci_op_Softplus;
 extern const struct ci_op ci_op_Softsign;
 extern const struct ci_op ci_op_SpaceToDepth;
@@ -114,9 +151,12 @@ extern const struct ci_op ci_op_Tan;
 extern const struct ci_op ci_op_Tanh;
 extern const struct ci_op ci_op_ThresholdedRelu;
 extern const struct ci_op ci_op_Tile;
+extern const struct ci_op ci_op_TopK;
 extern const struct ci_op ci_op_Transpose;
 extern const struct ci_op ci_op_Trilu;
+extern const struct ci_op ci_op_Unique;
 extern const struct ci_op ci_op_Unsqueeze;
+extern const struct ci_op ci_op_Upsample;
 extern const struct ci_op ci_op_Where;
 extern const struct ci_op ci_op_Xor;
 
@@ -132,8 +172,10 @@ extern const struct ci_op ci_op_Xor;
 	X(Asinh) \
 	X(Atan) \
 	X(Atanh) \
+	X(AveragePool) \
 	X(BatchNormalization) \
 	X(BitShift) \
+	X(BlackmanWindow) \
 	X(Cast) \
 	X(CastLike) \
 	X(Ceil) \
@@ -142,11 +184,20 @@ extern const struct ci_op ci_op_Xor;
 	X(Compress) \
 	X(Concat) \
 	X(ConstantOfShape) \
+	X(Conv) \
+	X(ConvInteger) \
+	X(ConvTranspose) \
 	X(Cos) \
 	X(Cosh) \
+	X(CumSum) \
+	X(DFT) \
 	X(DepthToSpace) \
+	X(DequantizeLinear) \
+	X(Det) \
 	X(Div) \
 	X(Dropout) \
+	X(DynamicQuantizeLinear) \
+	X(Einsum) \
 	X(Elu) \
 	X(Equal) \
 	X(Erf) \
@@ -155,36 +206,52 @@ extern const struct ci_op ci_op_Xor;
 	X(EyeLike) \
 	X(Flatten) \
 	X(Floor) \
+	X(GRU) \
 	X(Gather) \
 	X(GatherElements) \
 	X(GatherND) \
 	X(Gelu) \
 	X(Gemm) \
+	X(GlobalAveragePool) \
+	X(GlobalMaxPool) \
 	X(Greater) \
 	X(GreaterOrEqual) \
+	X(GridSample) \
+	X(HammingWindow) \
+	X(HannWindow) \
 	X(HardSigmoid) \
 	X(HardSwish) \
 	X(Hardmax) \
 	X(Identity) \
+	X(If) \
 	X(InstanceNormalization) \
 	X(IsInf) \
 	X(IsNaN) \
 	X(LRN) \
+	X(LSTM) \
 	X(LayerNormalization) \
 	X(LeakyRelu) \
 	X(Less) \
 	X(LessOrEqual) \
 	X(Log) \
 	X(LogSoftmax) \
+	X(Loop) \
+	X(LpPool) \
 	X(MatMul) \
+	X(MatMulInteger) \
 	X(Max) \
+	X(MaxPool) \
+	X(MaxUnpool) \
 	X(Mean) \
 	X(MeanVarianceNormalization) \
+	X(MelWeightMatrix) \
 	X(Min) \
 	X(Mish) \
 	X(Mod) \
 	X(Mul) \
 	X(Neg) \
+	X(NegativeLogLikelihoodLoss) \
+	X(NonMaxSuppression) \
 	X(NonZero) \
 	X(Not) \
 	X(OneHot) \
@@ -192,6 +259,10 @@ extern const struct ci_op ci_op_Xor;
 	X(PRelu) \
 	X(Pad) \
 	X(Pow) \
+	X(QLinearConv) \
+	X(QLinearMatMul) \
+	X(QuantizeLinear) \
+	X(RNN) \
 	X(Range) \
 	X(Reciprocal) \
 	X(ReduceL1) \
@@ -206,7 +277,12 @@ extern const struct ci_op ci_op_Xor;
 	X(ReduceSumSquare) \
 	X(Relu) \
 	X(Reshape) \
+	X(Resize) \
+	X(ReverseSequence) \
+	X(RoiAlign) \
 	X(Round) \
+	X(STFT) \
+	X(Scan) \
 	X(Scatter) \
 	X(ScatterElements) \
 	X(ScatterND) \
@@ -220,6 +296,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Size) \
 	X(Slice) \
 	X(Softmax) \
+	X(SoftmaxCrossEntropyLoss) \
 	X(Softplus) \
 	X(Softsign) \
 	X(SpaceToDepth) \
@@ -232,9 +309,12 @@ extern const struct ci_op ci_op_Xor;
 	X(Tanh) \
 	X(ThresholdedRelu) \
 	X(Tile) \
+	X(TopK) \
 	X(Transpose) \
 	X(Trilu) \
+	X(Unique) \
 	X(Unsqueeze) \
+	X(Upsample) \
 	X(Where) \
 	X(Xor) \
 

@@ -40,6 +40,26 @@ ci_op_find(const char *domain, const char *op_type, int opset)
 	return *hit;
 }
 
+const struct ci_op_arity *
+ci_op_arity_find(const char *name, int opset)
+{
+	size_t lo = 0, hi = ci_op_arity_count;
+	const struct ci_op_arity *best = NULL;
+
+	/* first entry for name (the table is sorted by name, then since) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(ci_op_arity_table[mid].name, name) < 0)	/* public */
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ci_op_arity_count && strcmp(ci_op_arity_table[lo].name, name) == 0; lo++)	/* public */
+		if (ci_op_arity_table[lo].since <= opset)
+			best = &ci_op_arity_table[lo];
+	return best;
+}
+
 const struct ci_op *
 ci_op_at(size_t i)
 {

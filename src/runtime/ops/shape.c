@@ -229,7 +229,7 @@ run_dropout(struct ci_kctx *k, struct cinfer_err *e)
 }
 
 /* ---- Transpose ------------------------------------------------------------------ */
-void ci_transpose(const struct ci_tensor *x, const int *perm, void *dst);
+
 
 void
 ci_transpose(const struct ci_tensor *x, const int *perm, void *dst)
@@ -1333,9 +1333,11 @@ run_onehot(struct ci_kctx *k, struct cinfer_err *e)
 	if (ind == NULL || dep == NULL || val == NULL || dep->count != 1 || val->count != 2 ||
 	    ci_dt_size(val->dtype) == 0)
 		return ci_op_fail(k, e, "inputs");
-	depth = (int64_t)ci_tensor_f64(dep, 0);
+	if (!isfinite(ci_tensor_f64(dep, 0)))
+		return ci_op_fail(k, e, "depth is not a number");
+	depth = ci_f2i(ci_tensor_f64(dep, 0));
 	nd = ind->ndim + 1;
-	if (depth < 0 || depth > (1 << 24) || nd > CI_RT_MAX_DIMS)
+	if (depth < 1 || depth > (1 << 24) || nd > CI_RT_MAX_DIMS)
 		return ci_op_fail(k, e, "depth or rank");
 	ax = ci_axis(ci_attr_i(k->node, "axis", -1), nd);
 	if (ax < 0)
@@ -1352,7 +1354,7 @@ run_onehot(struct ci_kctx *k, struct cinfer_err *e)
 	for (size_t o = 0; o < outer; o++)
 		for (int64_t dd = 0; dd < depth; dd++)
 			for (size_t i = 0; i < inner; i++) {
-				int64_t v = (int64_t)ci_tensor_f64(ind, o * inner + i);
+				int64_t v = ci_f2i(ci_tensor_f64(ind, o * inner + i));
 				if (v < 0)
 					v += depth;
 				memcpy((uint8_t *)k->out[0]->data + ((o * (size_t)depth + (size_t)dd) * inner + i) * es,

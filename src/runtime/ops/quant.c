@@ -1,0 +1,378 @@
+/*
+ * Quantization: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
+ * MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv. uint8/int8
+ * operands, int32 accumulation (exact), float requantization with
+ * round-half-to-even and saturation, per-tensor or per-axis parameters.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "runtime/rt.h"
+#include "runtime/ops/ops.h"
+#include "runtime/ops/spatial.h"
+
+static int
+is_q8(int dt)
+{
+	return dt == CI_DT_UINT8 || dt == CI_DT_INT8;
+}
+
+static int32_t
+q8_at(const struct ci_tensor *t, size_t i)
+{
+	return t->dtype == CI_DT_UINT8 ? ((const uint8_t *)t->data)[i] : ((const int8_t *)t->data)[i];
+}
+
+static void
+q8_store(void *dst, int dt, size_t i, double v)
+{
+	double r = nearbyint(v);	/* round half to even (default FP mode) */
+
+	if (r != r)
+		r = 0;
+
+	if (dt == CI_DT_UINT8)
+		((uint8_t *)dst)[i] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
+	else
+		((int8_t *)dst)[i] = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
+}
+
+/* Per-tensor or per-axis parameter p for element i of x (axis stride). */
+struct qparam {
+	const struct ci_tensor *t;
+	size_t inner, n;	/* element i uses index (i / inner) % n */
+};
+
+static int
+qparam_init(struct ci_kctx *k, struct qparam *q, const struct ci_tensor *t,
+    const struct ci_tensor *x, int axis_default, struct cinfer_err *e)
+{
+	q->t = t;
+	q->inner = 1;
+	q->n = 1;
+	if (t == NULL || t->count == 1)
+		return 0;
+	{
+		int ax = ci_axis(ci_attr_i(k->node, "axis", axis_default), x->ndim);
+		if (ax < 0 || t->ndim != 1 || t->dims[0] != x->dims[ax])
+			return ci_op_fail(k, e, "per-axis parameter does not match axis");
+		for (int d = ax + 1; d < x->ndim; d++)
+			q->inner *= (size_t)x->dims[d];
+		q->n = (size_t)x->dims[ax];
+	}
+	return 0;
+}
+
+static inline size_t
+qidx(const struct qparam *q, size_t i)
+{
+	return q->n == 1 ? 0 : (i / q->inner) % q->n;
+}
+
+static int
+run_quantize(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *x = ci_in(k, 0), *sc = ci_in(k, 1), *zp = ci_in(k, 2);
+	struct qparam qs, qz;
+	int odt = zp ? zp->dtype : CI_DT_UINT8;
+
+	if (x == NULL || sc == NULL || sc->dtype != CI_DT_FLOAT ||
+	    (x->dtype != CI_DT_FLOAT && x->dtype != CI_DT_INT32))
+		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "QuantizeLinear: types");
+	if (!is_q8(odt))
+		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "QuantizeLinear to %s",
+		    ci_dt_name(odt));
+	if (qparam_init(k, &qs, sc, x, 1, e) != 0 || qparam_init(k, &qz, zp, x, 1, e) != 0)
+		return -1;
+	if (zp && zp->count != sc->count)
+		return ci_op_fail(k, e, "scale and zero point differ in size");
+	if (ci_out_like(k, 0, odt, x, e) != 0)
+		return -1;
+	for (size_t i = 0; i < x->count; i++) {
+		double s = ((const float *)sc->data)[qidx(&qs, i)];
+		double z = zp ? q8_at(zp, qidx(&qz, i)) : 0;
+		double v = ci_tensor_f64(x, i);
+		/* divide in float, as the reference does: ties are decided there */
+		double r = nearbyint(x->dtype == CI_DT_FLOAT ? (double)((float)v / (float)s) : v / s) + z;
+		q8_store(k->out[0]->data, odt, i, r);
+	}
+	return 0;
+}
+
+static int
+run_dequantize(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *x = ci_in(k, 0), *sc = ci_in(k, 1), *zp = ci_in(k, 2);
+	struct qparam qs, qz;
+
+	if (x == NULL || sc == NULL || sc->dtype != CI_DT_FLOAT ||
+	    !(is_q8(x->dtype) || x->dtype == CI_DT_INT32))
+		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "DequantizeLinear: types");
+	if (zp && zp->dtype != x->dtype)
+		return ci_op_fail(k, e, "zero point type");
+	if (qparam_init(k, &qs, sc, x, 1, e) != 0 || qparam_init(k, &qz, zp, x, 1, e) != 0)
+		return -1;
+	if (ci_out_like(k, 0, CI_DT_FLOAT, x, e) != 0)
+		return -1;
+	for (size_t i = 0; i < x->count; i++) {
+		float s = ((const float *)sc->data)[qidx(&qs, i)];
+		int64_t z = zp ? ci_tensor_i64(zp, qidx(&qz, i)) : 0;
+		((float *)k->out[0]->data)[i] = (float)(ci_tensor_i64(x, i) - z) * s;
+	}
+	return 0;
+}
+
+static int
+run_dynamic_quantize(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *x = ci_in(k, 0);
+	float mn = 0, mx = 0, scale, zpf;
+	uint8_t zp;
+
+	if (x == NULL || x->dtype != CI_DT_FLOAT)
+		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "DynamicQuantizeLinear: type");
+	for (size_t i = 0; i < x->count; i++) {
+		float v = ((const float *)x->data)[i];
+		mn = v < mn ? v : mn;
+		mx = v > mx ? v : mx;
+	}
+	scale = (mx - mn) / 255.0f;
+	zpf = scale == 0 ? 0 : nearbyintf((0 - mn) / scale);
+	zp = (uint8_t)(!(zpf > 0) ? 0 : zpf > 255 ? 255 : zpf);
+	if (ci_out_like(k, 0, CI_DT_UINT8, x, e) != 0 || ci_out(k, 1, CI_DT_FLOAT, 0, NULL, e) != 0 ||
+	    ci_out(k, 2, CI_DT_UINT8, 0, NULL, e) != 0)
+		return -1;
+	for (size_t i = 0; i < x->count; i++) {
+		float v = scale == 0 ? 0 : nearbyintf(((const float *)x->data)[i] / scale) + zp;
+		q8_store(k->out[0]->data, CI_DT_UINT8, i, v);
+	}
+	if (k->out[1])
+		*(float *)k->out[1]->data = scale;
+	if (k->out[2])
+		*(uint8_t *)k->out[2]->data = zp;
+	return 0;
+}
+
+/*
+ * Integer matmul core: y[b][i][j] = sum_p (a - az[i]) (b - bz[j]).
+ * az: scalar or per row of A (M); bz: scalar or per column of B (N).
+ */
+static int
+int_matmul(struct ci_kctx *k, const struct ci_tensor *a, const struct ci_tensor *b,
+    const struct ci_tensor *az, const struct ci_tensor *bz, int32_t **acc, int *nd,
+    int64_t *dims, struct cinfer_err *e)
+{
+	size_t m, n, kk, batches, na, nb2;
+	int nbd;
+	int64_t bd[CI_RT_MAX_DIMS];
+
+	if (!is_q8(a->dtype) || !is_q8(b->dtype))
+		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "%s: types", k->node->op_type);
+	if ((az && az->dtype != a->dtype) || (bz && bz->dtype != b->dtype))
+		return ci_op_fail(k, e, "zero point type");
+	if (ci_matmul_shape(k, a, b, nd, dims, &m, &n, &kk, e) != 0)
+		return -1;
+	if ((az && az->count != 1 && az->count != m) || (bz && bz->count != 1 && bz->count != n))
+		return ci_op_fail(k, e, "zero point shape");
+	if (ci_broadcast(a->ndim > 2 ? a->ndim - 2 : 0, a->dims, b->ndim > 2 ? b->ndim - 2 : 0,
+	    b->dims, &nbd, bd) != 0)
+		return ci_op_fail(k, e, "batch");
+	batches = 1;
+	for (int d = 0; d < nbd; d++)
+		batches *= (size_t)bd[d];
+	*acc = ci_scratch(k, batches * m * n * sizeof(int32_t) + 1, e);
+	if (*acc == NULL)
+		return -1;
+	na = m > 0 && kk > 0 ? a->count / (m * kk) : 1;
+	nb2 = kk > 0 && n > 0 ? b->count / (kk * n) : 1;
+	for (size_t bi = 0; bi < batches; bi++) {
+		/* batch dims broadcast only as whole stacks here (same count or 1) */
+		size_t ao = (na == 1 ? 0 : bi % (na ? na : 1)) * m * kk;
+		size_t bo = (nb2 == 1 ? 0 : bi % (nb2 ? nb2 : 1)) * kk * n;
+		for (size_t i = 0; i < m; i++) {
+			int32_t za = az ? q8_at(az, az->count == 1 ? 0 : i) : 0;
+			for (size_t j = 0; j < n; j++) {
+				int32_t zb = bz ? q8_at(bz, bz->count == 1 ? 0 : j) : 0, s = 0;
+				for (size_t p = 0; p < kk; p++)
+					s += (q8_at(a, ao + i * kk + p) - za) * (q8_at(b, bo + p * n + j) - zb);
+				(*acc)[(bi * m + i) * n + j] = s;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+run_matmul_integer(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *a = ci_in(k, 0), *b = ci_in(k, 1);
+	int32_t *acc;
+	int nd;
+	int64_t dims[CI_RT_MAX_DIMS];
+
+	if (a == NULL || b == NULL)
+		return ci_op_fail(k, e, "missing input");
+	if (int_matmul(k, a, b, ci_in(k, 2), ci_in(k, 3), &acc, &nd, dims, e) != 0)
+		return -1;
+	if (ci_out(k, 0, CI_DT_INT32, nd, dims, e) != 0)
+		return -1;
+	memcpy(k->out[0]->data, acc, k->out[0]->count * sizeof(int32_t));
+	return 0;
+}
+
+static int
+run_qlinear_matmul(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *a = ci_in(k, 0), *as = ci_in(k, 1), *az = ci_in(k, 2), *b = ci_in(k, 3),
+	    *bs = ci_in(k, 4), *bz = ci_in(k, 5), *ys = ci_in(k, 6), *yz = ci_in(k, 7);
+	int32_t *acc;
+	int nd;
+	int64_t dims[CI_RT_MAX_DIMS];
+	size_t n;
+
+	if (!a || !as || !az || !b || !bs || !bz || !ys || !yz)
+		return ci_op_fail(k, e, "missing input");
+	if (as->dtype != CI_DT_FLOAT || bs->dtype != CI_DT_FLOAT || ys->dtype != CI_DT_FLOAT ||
+	    ys->count != 1 || yz->count != 1 || !is_q8(yz->dtype))
+		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "QLinearMatMul: parameters");
+	if (int_matmul(k, a, b, az, bz, &acc, &nd, dims, e) != 0)
+		return -1;
+	n = nd ? (size_t)dims[nd - 1] : 1;
+	if ((as->count != 1 && as->count != (nd >= 2 ? (size_t)dims[nd - 2] : 1)) ||
+	    (bs->count != 1 && bs->count != n))
+		return ci_op_fail(k, e, "scale shape");
+	if (ci_out(k, 0, yz->dtype, nd, dims, e) != 0)
+		return -1;
+	for (size_t i = 0; i < k->out[0]->count; i++) {
+		size_t row = n ? i / n : 0, col = n ? i % n : 0;
+		double s = (double)((const float *)as->data)[as->count == 1 ? 0 : row % as->count] *
+		    ((const float *)bs->data)[bs->count == 1 ? 0 : col] / ((const float *)ys->data)[0];
+		q8_store(k->out[0]->data, yz->dtype, i, (double)acc[i] * s + q8_at(yz, 0));
+	}
+	return 0;
+}
+
+/* Integer convolution: acc[n][m][out] = sum (x - xz)(w - wz[m]); direct loops. */
+static int
+int_conv(struct ci_kctx *k, const struct ci_tensor *x, const struct ci_tensor *w,
+    const struct ci_tensor *xz, const struct ci_tensor *wz, int32_t **acc, int64_t *dims,
+    struct cinfer_err *e)
+{
+	struct ci_spatial sp = { 0 };
+	int64_t g = ci_attr_i(k->node, "group", 1);
+	size_t n, c, m, cg, mg, osz, isz, ksz;
+	int32_t xzv;
+
+	if (!is_q8(x->dtype) || !is_q8(w->dtype))
+		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "%s: types", k->node->op_type);
+	if (w->ndim != x->ndim || x->ndim < 3 || (xz && (xz->count != 1 || xz->dtype != x->dtype)) ||
+	    (wz && wz->dtype != w->dtype))
+		return ci_op_fail(k, e, "shapes or zero points");
+	if (ci_spatial_init(k, x, w->dims + 2, 0, &sp, e) != 0)
+		return -1;
+	n = (size_t)x->dims[0];
+	c = (size_t)x->dims[1];
+	m = (size_t)w->dims[0];
+	if (g < 1 || c % (size_t)g || m % (size_t)g || (size_t)w->dims[1] != c / (size_t)g)
+		return ci_op_fail(k, e, "channels/group");
+	if (wz && wz->count != 1 && wz->count != m)
+		return ci_op_fail(k, e, "weight zero point shape");
+	cg = c / (size_t)g;
+	mg = m / (size_t)g;
+	dims[0] = (int64_t)n;
+	dims[1] = (int64_t)m;
+	for (int i = 0; i < sp.ns; i++)
+		dims[2 + i] = sp.out[3 - sp.ns + i];
+	osz = ci_spatial_out(&sp);
+	isz = ci_spatial_in(&sp);
+	ksz = ci_spatial_k(&sp);
+	*acc = ci_scratch(k, n * m * osz * sizeof(int32_t) + 1, e);
+	if (*acc == NULL)
+		return -1;
+	xzv = xz ? q8_at(xz, 0) : 0;
+	for (size_t in = 0; in < n; in++)
+		for (size_t oc = 0; oc < m; oc++) {
+			size_t gi = oc / mg;
+			int32_t wzv = wz ? q8_at(wz, wz->count == 1 ? 0 : oc) : 0;
+			for (int64_t oz = 0; oz < sp.out[0]; oz++)
+				for (int64_t oy = 0; oy < sp.out[1]; oy++)
+					for (int64_t ox = 0; ox < sp.out[2]; ox++) {
+						int32_t s = 0;
+						for (size_t ci = 0; ci < cg; ci++)
+							for (int64_t kz = 0; kz < sp.k[0]; kz++)
+								for (int64_t ky = 0; ky < sp.k[1]; ky++)
+									for (int64_t kx = 0; kx < sp.k[2]; kx++) {
+										int64_t iz = oz * sp.s[0] - sp.pb[0] + kz * sp.d[0];
+										int64_t iy = oy * sp.s[1] - sp.pb[1] + ky * sp.d[1];
+										int64_t ix = ox * sp.s[2] - sp.pb[2] + kx * sp.d[2];
+										int32_t xv = xzv;	/* padding is the zero point */
+										if (iz >= 0 && iz < sp.in[0] && iy >= 0 && iy < sp.in[1] &&
+										    ix >= 0 && ix < sp.in[2])
+											xv = q8_at(x, (in * c + gi * cg + ci) * isz +
+											    (size_t)((iz * sp.in[1] + iy) * sp.in[2] + ix));
+										s += (xv - xzv) * (q8_at(w, (oc * cg + ci) * ksz +
+										    (size_t)((kz * sp.k[1] + ky) * sp.k[2] + kx)) - wzv);
+									}
+						(*acc)[(in * m + oc) * osz + (size_t)((oz * sp.out[1] + oy) * sp.out[2] + ox)] = s;
+					}
+		}
+	return 0;
+}
+
+static int
+run_conv_integer(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *x = ci_in(k, 0), *w = ci_in(k, 1);
+	int32_t *acc;
+	int64_t dims[CI_RT_MAX_DIMS];
+
+	if (x == NULL || w == NULL)
+		return ci_op_fail(k, e, "missing input");
+	if (int_conv(k, x, w, ci_in(k, 2), ci_in(k, 3), &acc, dims, e) != 0)
+		return -1;
+	if (ci_out(k, 0, CI_DT_INT32, x->ndim, dims, e) != 0)
+		return -1;
+	memcpy(k->out[0]->data, acc, k->out[0]->count * sizeof(int32_t));
+	return 0;
+}
+
+static int
+run_qlinear_conv(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *x = ci_in(k, 0), *xs = ci_in(k, 1), *xz = ci_in(k, 2), *w = ci_in(k, 3),
+	    *ws = ci_in(k, 4), *wz = ci_in(k, 5), *ys = ci_in(k, 6), *yz = ci_in(k, 7), *b = ci_in(k, 8);
+	int32_t *acc;
+	int64_t dims[CI_RT_MAX_DIMS];
+	size_t m, osz;
+
+	if (!x || !xs || !xz || !w || !ws || !wz || !ys || !yz)
+		return ci_op_fail(k, e, "missing input");
+	if (xs->dtype != CI_DT_FLOAT || ws->dtype != CI_DT_FLOAT || ys->dtype != CI_DT_FLOAT ||
+	    xs->count != 1 || ys->count != 1 || yz->count != 1 || !is_q8(yz->dtype) ||
+	    (b && b->dtype != CI_DT_INT32))
+		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "QLinearConv: parameters");
+	if (int_conv(k, x, w, xz, wz, &acc, dims, e) != 0)
+		return -1;
+	m = (size_t)dims[1];
+	if ((ws->count != 1 && ws->count != m) || (b && b->count != m))
+		return ci_op_fail(k, e, "scale or bias shape");
+	if (ci_out(k, 0, yz->dtype, x->ndim, dims, e) != 0)
+		return -1;
+	osz = m && dims[0] ? k->out[0]->count / (m * (size_t)dims[0]) : 0;
+	for (size_t i = 0; i < k->out[0]->count; i++) {
+		size_t oc = osz ? (i / osz) % m : 0;
+		double s = (double)((const float *)xs->data)[0] *
+		    ((const float *)ws->data)[ws->count == 1 ? 0 : oc] / ((const float *)ys->data)[0];
+		int64_t v = (int64_t)acc[i] + (b ? ((const int32_t *)b->data)[oc] : 0);
+		q8_store(k->out[0]->data, yz->dtype, i, (double)v * s + q8_at(yz, 0));
+	}
+	return 0;
+}
+
+CI_OP_DEF(ConvInteger, "ConvInteger", 10, run_conv_integer);
+CI_OP_DEF(DequantizeLinear, "DequantizeLinear", 10, run_dequantize);
+CI_OP_DEF(DynamicQuantizeLinear, "DynamicQuantizeLinear", 11, run_dynamic_quantize);
+CI_OP_DEF(MatMulInteger, "MatMulInteger", 10, run_matmul_integer);
+CI_OP_DEF(QLinearConv, "QLinearConv", 10, run_qlinear_conv);
+CI_OP_DEF(QLinearMatMul, "QLinearMatMul", 10, run_qlinear_matmul);
+CI_OP_DEF(QuantizeLinear, "QuantizeLinear", 10, run_quantize);
