@@ -118,7 +118,7 @@ def compare(cpath, opath):
     c, r = read_dump(cpath), read_dump(opath)
     if [x[0] for x in c] != [x[0] for x in r]:
         return False, "mismatch (output names differ)"
-    worst, bad = 0.0, 0
+    worst, bad, total, abssum = 0.0, 0, 0, 0.0
     for (name, cd, cv), (_, rd, rv) in zip(c, r):
         if cd != rd:
             return False, f"mismatch ({name}: shape {cd} vs {rd})"
@@ -127,16 +127,20 @@ def compare(cpath, opath):
             err = np.abs(a - b)
             nbad = int(np.count_nonzero(~(err <= ATOL + RTOL * np.abs(b))))
             w = float(err.max()) if err.size else 0.0
+            abssum += float(err.sum())
         else:
             nbad, w = 0, 0.0
             for x, y in zip(cv, rv):
                 d = abs(x - y)
                 w = max(w, d)
+                abssum += d
                 nbad += not d <= ATOL + RTOL * abs(y)
         bad += nbad
+        total += len(cv)
         worst = max(worst, w)
     if bad:
-        return False, f"mismatch ({bad} elements, max abs err {worst:.3g})"
+        return False, (f"mismatch ({bad}/{total} elements, max abs err {worst:.3g}, "
+                       f"mean {abssum / total:.2g})")
     return True, f"ok (max abs err {worst:.2g})"
 
 
