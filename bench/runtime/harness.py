@@ -298,10 +298,16 @@ def main():
         log(f"| {row['model']} | {row['threads']} | {row['batch']} | {cell('cinfer', 'ms')} "
             f"| {cell('ort', 'ms')} | {ratio} | {cell('cinfer', 'tp')} | {cell('ort', 'tp')} "
             f"| {cell('cinfer', 'rss')} | {cell('ort', 'rss')} | {row['check']} |")
-    geo = math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else None
+    def geomean(v):
+        return math.exp(sum(map(math.log, v)) / len(v)) if v else None
+    geo = geomean(ratios)
     log("")
     log(f"geometric mean of cinfer/ORT ratios: "
         f"{'n/a' if geo is None else f'{geo:.2f}'} over {len(ratios)} rows")
+    for t in (1, 2):
+        v = [r["ratio"] for r in rows if "ratio" in r and r["threads"] == t]
+        if v:
+            log(f"  at {t} thread(s): {geomean(v):.2f} over {len(v)} rows")
     for row in rows:
         for eng in ("cinfer", "ort"):
             if row[eng] is None:
