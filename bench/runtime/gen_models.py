@@ -15,6 +15,10 @@ Writes into OUTDIR (ONNX opset 17, IR 8, float32 inputs and outputs):
   minilm_qdq.onnx   the same encoder in Q/DQ form: activations
                     QuantizeLinear/DequantizeLinear (u8, fixed scales),
                     weights s8 initializers behind DequantizeLinear
+  minilm_{int8,qdq}_l1.onnx  their first layer alone: when the 6-layer
+                    outputs of two engines differ, these show whether the
+                    kernels agree (rounding flips of the quantizers compound
+                    over layers)
   resnet18.onnx     ResNet-18-shaped CNN (Conv + BatchNormalization + Relu,
                     basic blocks 2-2-2-2, 64..512 channels), input
                     [1, 3, 224, 224], output [1, 1000]
@@ -132,7 +136,7 @@ def layernorm(g, x):
     return g.op("LayerNormalization", [x, gamma, beta], axis=-1, epsilon=1e-12)
 
 
-def gen_minilm(path, mode):
+def gen_minilm(path, mode, layers=LAYERS):
     g = G(np.random.default_rng(2002))  # same weights in all three forms
     dh = HID // HEADS
     split = g.const(np.array([-1, SEQ, HEADS, dh], np.int64), "shape")
@@ -145,7 +149,7 @@ def gen_minilm(path, mode):
     # [-5, 5], GELU outputs about [-0.2, 6].
     ln_q, in_q, gelu_q = (10.0 / 255, 128), (2.0 / 255, 128), (6.2 / 255, 8)
     x = "hidden"
-    for layer in range(LAYERS):
+    for layer in range(layers):
         aq = in_q if layer == 0 else ln_q
         q = linear(g, x, HID, HID, mode, aq)
         k = linear(g, x, HID, HID, mode, aq)
@@ -167,7 +171,8 @@ def gen_minilm(path, mode):
     g.nodes[-1].output[0] = "last_hidden_state"
     save(g, [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", SEQ, HID])],
          [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT,
-                                        ["batch", SEQ, HID])], path, "minilm_" + mode)
+                                        ["batch", SEQ, HID])], path,
+         f"minilm_{mode}" + ("" if layers == LAYERS else f"_l{layers}"))
 
 
 # ---- ResNet-18-shaped CNN ------------------------------------------------------
@@ -212,6 +217,8 @@ def main():
     gen_mlp(os.path.join(out, "mlp.onnx"))
     for mode in ("fp32", "int8", "qdq"):
         gen_minilm(os.path.join(out, f"minilm_{mode}.onnx"), mode)
+    for mode in ("int8", "qdq"):
+        gen_minilm(os.path.join(out, f"minilm_{mode}_l1.onnx"), mode, layers=1)
     gen_resnet18(os.path.join(out, "resnet18.onnx"))
 
 

