@@ -38,6 +38,7 @@ fuzz: deps
 	@tools/fuzz.sh $(or $(FUZZ_SECONDS),10)
 
 bench: build
+	@tools/install-deps.sh bench
 	@bench/run.sh $(BUILD)
 
 conformance: build

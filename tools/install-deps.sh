@@ -10,6 +10,9 @@ case "$what" in
   test|all) pkgs+=(clang libonnx-testdata python3-onnx python3-numpy nodejs npm) ;;
 esac
 case "$what" in
+  bench) pkgs+=(python3-onnx python3-numpy nodejs npm) ;;
+esac
+case "$what" in
   demo|all) pkgs+=(python3-onnx python3-numpy python3-sklearn) ;;
   fuzz) pkgs+=(clang) ;;
 esac
