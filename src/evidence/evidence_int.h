@@ -17,6 +17,10 @@ typedef int (*ci_evidence_verify_fn)(const struct cinfer_evidence *ev,
 int ci_sim_verify(const struct cinfer_evidence *ev, const struct cinfer_verify_opts *opts,
     int64_t at, struct cinfer_claims *claims, struct cinfer_err *e);
 
+/* The primary launch measurement of evidence, parsed but not verified (peek.c). */
+CI_MUST_CHECK int ci_evidence_peek_measurement(const struct cinfer_evidence *ev, uint8_t *out,
+    size_t cap, size_t *size, struct cinfer_err *e);
+
 /* Directory holding vendor roots: opts->roots_dir, $CINFER_ROOTS, or the data dir. */
 const char *ci_roots_dir(const struct cinfer_verify_opts *opts, char *buf, size_t size);
 

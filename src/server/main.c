@@ -20,10 +20,14 @@
 #include <openssl/crypto.h>
 
 #include "cinfer/attester.h"
+#include "cinfer/attester_nitro.h"
+#include "cinfer/attester_snp.h"
+#include "cinfer/attester_tdx.h"
 #include "cinfer/channel.h"
 #include "cinfer/kbs_client.h"
 #include "core/json.h"
 #include "crypto/crypto.h"
+#include "evidence/evidence_int.h"
 #include "server/server.h"
 
 #define STAGE "server.boot"
@@ -37,6 +41,7 @@ static const char help[] =
     "\n"
     "  --config FILE      JSON configuration (its bytes are part of the measurement)\n"
     "  --listen ADDR:PORT listen here (default 127.0.0.1:8443; port 0 picks one)\n"
+    "  --platform P       auto (default: the TEE this runs in), snp, tdx, nitro, cca or sim\n"
     "  --sim DIR          run on the SIMULATED platform with this chip (cinfer dev init)\n"
     "  --model FILE       serve this plain ONNX model (development)\n"
     "  --model-name NAME  its name in /v1/models/NAME/infer (default \"model\")\n"
@@ -138,16 +143,52 @@ out:
 	return rc;
 }
 
+/* Evidence binding report_data from the platform chosen at boot. */
 int
 srv_attest(struct srv *s, const uint8_t report_data[64], struct cinfer_evidence *ev,
     struct cinfer_err *e)
 {
-	if (strcmp(s->cfg.platform, "sim") == 0) {
+	const char *p = s->cfg.platform;
+
+	if (strcmp(p, "sim") == 0) {
 		struct cinfer_sim_attest_opts o = { .measurement = s->measurement };
 		return cinfer_sim_attest(s->cfg.sim_dir, report_data, &o, ev, e);
 	}
-	return ci_fail(e, CINFER_E_UNSUPPORTED, "server.attest",
-	    "platform \"%s\" has no attester in this build (use --sim DIR)", s->cfg.platform);
+	if (strcmp(p, "snp") == 0) {
+		struct cinfer_snp_attest_opts o = { .backend = CINFER_SNP_BACKEND_AUTO };
+		return cinfer_snp_attest(report_data, &o, ev, e);
+	}
+	if (strcmp(p, "tdx") == 0)
+		return cinfer_tdx_attest(report_data, NULL, ev, e);
+	if (strcmp(p, "nitro") == 0) {
+		struct cinfer_nitro_attest_opts o = { .user_data = report_data, .user_data_size = 64 };
+		return cinfer_nitro_attest(NULL, &o, ev, e);
+	}
+	if (strcmp(p, "cca") == 0)
+		return cinfer_cca_attest(NULL, report_data, ev, e);
+	return ci_fail(e, CINFER_E_USAGE, "server.attest", "unknown platform \"%.15s\" (auto, sim, "
+	    "snp, tdx, nitro, cca)", p);
+}
+
+/* "auto": the TEE this process runs in; the simulator only when asked for. */
+static int
+choose_platform(struct srv *s, struct cinfer_err *e)
+{
+	enum cinfer_platform p;
+
+	if (strcmp(s->cfg.platform, "auto") != 0)
+		return 0;
+	if (s->cfg.sim_dir[0] != '\0') {
+		strcpy(s->cfg.platform, "sim");
+		return 0;
+	}
+	p = cinfer_attester_detect(NULL);
+	if (p == CINFER_PLATFORM_NONE || cinfer_platform_name(p) == NULL)
+		return ci_fail(e, CINFER_E_UNSUPPORTED, "server.attest", "no TEE found (no "
+		    "/dev/sev-guest, /dev/tdx_guest, /dev/nsm or configfs-tsm provider); for "
+		    "development run the SIMULATED platform with --sim DIR");
+	snprintf(s->cfg.platform, sizeof(s->cfg.platform), "%s", cinfer_platform_name(p));
+	return 0;
 }
 
 /* Keys, core dumps and memory: before anything secret exists. */
@@ -236,9 +277,11 @@ static int
 boot(struct srv *s, const char *port_file, struct cinfer_err *e)
 {
 	uint8_t rd[64];
-	char exe[PATH_MAX], hex[97];
+	char exe[PATH_MAX], hex[2 * sizeof(s->measurement) + 1];
 	ssize_t n;
 
+	if (choose_platform(s, e) != 0)
+		return -1;
 	ci_log(CI_LOG_INFO, STAGE, "1/6 configuration read (platform %s)", s->cfg.platform);
 	if (harden(e) != 0)
 		return -1;
@@ -265,6 +308,14 @@ boot(struct srv *s, const char *port_file, struct cinfer_err *e)
 		if (cinfer_bind_report_data(CINFER_BIND_TLS, NULL, 0, keys, rd, e) != 0 ||
 		    srv_attest(s, rd, &s->boot_evidence, e) != 0)
 			return -1;
+	}
+	if (strcmp(s->cfg.platform, "sim") != 0) {
+		/* On hardware the evidence itself says what was launched. */
+		if (ci_evidence_peek_measurement(&s->boot_evidence, s->measurement,
+			sizeof(s->measurement), &s->measurement_size, e) != 0)
+			return -1;
+		ci_hex_encode(s->measurement, s->measurement_size, hex);
+		ci_log(CI_LOG_INFO, STAGE, "%s launch measurement %s", s->cfg.platform, hex);
 	}
 	ci_log(CI_LOG_INFO, STAGE, "3/6 evidence produced; report_data binds both keys");
 	if (load_model(s, e) != 0)
@@ -329,6 +380,10 @@ main(int argc, char **argv)
 			i++;
 			if (copy_str(s.cfg.listen, sizeof(s.cfg.listen), v, a, &e) != 0)
 				goto fail;
+		} else if (strcmp(a, "--platform") == 0) {
+			i++;
+			if (copy_str(s.cfg.platform, sizeof(s.cfg.platform), v, a, &e) != 0)
+				goto fail;
 		} else if (strcmp(a, "--sim") == 0) {
 			i++;
 			if (copy_str(s.cfg.sim_dir, sizeof(s.cfg.sim_dir), v, a, &e) != 0)
@@ -364,8 +419,6 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (strcmp(s.cfg.platform, "auto") == 0 && s.cfg.sim_dir[0] != '\0')
-		strcpy(s.cfg.platform, "sim");
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
 	s.base = event_base_new();

@@ -64,6 +64,10 @@ check "unknown endpoint is 404 ($code)" '[ "$code" = 404 ]'
 check "TLS 1.2 refused" '! curl -sk --tls-max 1.2 "$U/healthz" >/dev/null 2>&1'
 check "metrics exposition" 'curl -sk "$U/metrics" | grep -q "^cinfer_inference_seconds_bucket{le=\"+Inf\"}"'
 
+# Without a TEE and without --sim, cinferd refuses to boot instead of simulating.
+rc=0; env CINFER_DEV_DIR="$T/nodev" CINFER_TSM_ROOT="$T/notsm" timeout 30 "$B/cinferd" --listen 127.0.0.1:0 2>"$T/notee.log" || rc=$?
+check "no TEE and no --sim: boot refused (rc $rc)" '[ $rc -ne 0 ] && grep -q "no TEE found" "$T/notee.log"'
+
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 check "boot narrated in log" 'grep -q "3/6 evidence produced" "$T/log"'
 echo "$passes passed, $fails failed"
