@@ -302,9 +302,17 @@ int
 ci_x509_verify_chain(X509 *leaf, STACK_OF(X509) *intermediates, STACK_OF(X509) *roots,
     STACK_OF(X509_CRL) *crls, int64_t at, const char *stage, struct cinfer_err *e)
 {
+	return ci_x509_verify_chain_ex(leaf, intermediates, roots, crls, at, 0, stage, e);
+}
+
+int
+ci_x509_verify_chain_ex(X509 *leaf, STACK_OF(X509) *intermediates, STACK_OF(X509) *roots,
+    STACK_OF(X509_CRL) *crls, int64_t at, unsigned opts, const char *stage, struct cinfer_err *e)
+{
 	X509_STORE *st = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	unsigned long flags = X509_V_FLAG_USE_CHECK_TIME | X509_V_FLAG_X509_STRICT;
+	unsigned long flags = X509_V_FLAG_USE_CHECK_TIME |
+	    ((opts & CI_X509_NOT_STRICT) ? 0 : X509_V_FLAG_X509_STRICT);
 	int rc = -1;
 
 	if (st == NULL || ctx == NULL) {

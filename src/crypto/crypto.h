@@ -61,6 +61,15 @@ EVP_PKEY *ci_pkey_parse_public(const void *p, size_t size, struct cinfer_err *e)
 CI_MUST_CHECK int ci_x509_verify_chain(X509 *leaf, STACK_OF(X509) *intermediates,
     STACK_OF(X509) *roots, STACK_OF(X509_CRL) *crls, int64_t at, const char *stage,
     struct cinfer_err *e);
+/*
+ * The same with a choice: CI_X509_NOT_STRICT drops OpenSSL's RFC 5280
+ * strict profile (for vendor leaves without an Authority Key Identifier);
+ * signatures, validity, CA constraints and key usage are still checked.
+ */
+#define CI_X509_NOT_STRICT 1u
+CI_MUST_CHECK int ci_x509_verify_chain_ex(X509 *leaf, STACK_OF(X509) *intermediates,
+    STACK_OF(X509) *roots, STACK_OF(X509_CRL) *crls, int64_t at, unsigned flags,
+    const char *stage, struct cinfer_err *e);
 
 /* SHA-256 of the DER encoding of a public key (SubjectPublicKeyInfo). */
 CI_MUST_CHECK int ci_pkey_spki_sha256(EVP_PKEY *pk, uint8_t out[CI_SHA256_SIZE],

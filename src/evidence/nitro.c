@@ -183,44 +183,23 @@ der_cert(const struct ci_nitro_bytes *b, const char *what, struct cinfer_err *e)
 }
 
 /*
- * The chain check, as ci_x509_verify_chain but without X509_V_FLAG_X509_STRICT:
- * AWS's Nitro leaf certificates carry no Authority Key Identifier, which
- * the strict RFC 5280 profile demands. Signatures, validity at `at`, CA
- * basic constraints and key usage are still checked by OpenSSL.
+ * The chain check without OpenSSL's strict profile: AWS's Nitro leaf
+ * certificates carry no Authority Key Identifier, which RFC 5280's strict
+ * profile demands. Signatures, validity at `at`, CA basic constraints and
+ * key usage are still checked.
  */
 static int
 verify_chain(X509 *leaf, STACK_OF(X509) *inter, X509 *root, int64_t at, struct cinfer_err *e)
 {
-	X509_STORE *st = X509_STORE_new();
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	int rc = -1;
+	STACK_OF(X509) *roots = sk_X509_new_null();
+	int rc;
 
-	if (st == NULL || ctx == NULL) {
-		ci_ossl_fail(e, CINFER_E_NOMEM, STAGE_CHAIN, "out of memory");
-		goto out;
+	if (roots == NULL || !sk_X509_push(roots, root)) {
+		sk_X509_free(roots);
+		return ci_fail(e, CINFER_E_NOMEM, STAGE_CHAIN, "out of memory");
 	}
-	if (X509_STORE_add_cert(st, root) != 1 ||
-	    X509_STORE_CTX_init(ctx, st, leaf, inter) != 1) {
-		ci_ossl_fail(e, CINFER_E_NOMEM, STAGE_CHAIN, "cannot start the chain check");
-		goto out;
-	}
-	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_USE_CHECK_TIME);
-	X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
-	if (X509_verify_cert(ctx) != 1) {
-		int err = X509_STORE_CTX_get_error(ctx);
-		int depth = X509_STORE_CTX_get_error_depth(ctx);
-		enum cinfer_code code = CINFER_E_CRYPTO;
-		if (err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID)
-			code = CINFER_E_STALE;
-		ERR_clear_error();
-		ci_fail(e, code, STAGE_CHAIN, "certificate chain: %s (depth %d)",
-		    X509_verify_cert_error_string(err), depth);
-		goto out;
-	}
-	rc = 0;
-out:
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(st);
+	rc = ci_x509_verify_chain_ex(leaf, inter, roots, NULL, at, CI_X509_NOT_STRICT, STAGE_CHAIN, e);
+	sk_X509_free(roots);	/* the root stays the caller's */
 	return rc;
 }
 
