@@ -143,8 +143,13 @@ cinfer_client_request(struct cinfer_client *c, const char *method, const char *p
 	/* Identity is the evidence, not a name: the callback does all checking. */
 	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	/*
+	 * No TLS session resumption (it would skip the evidence check on a new
+	 * connection), but the verified connection itself is kept, so the fresh
+	 * evidence check and the input travel over the same TLS session, to the
+	 * same server instance even behind a load balancer.
+	 */
 	curl_easy_setopt(c->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-	curl_easy_setopt(c->curl, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
 	curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_DATA, &c->v);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, write_cb);
@@ -165,9 +170,18 @@ cinfer_client_request(struct cinfer_client *c, const char *method, const char *p
 		hdr = curl_slist_append(hdr, *headers);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdr);
 	c->v.done = 0;
-	c->v.accepted = 0;
 	cc = curl_easy_perform(c->curl);
+	if (cc == CURLE_OK) {
+		long fresh = -1;
+		curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &fresh);
+		/* A new connection must have passed the check just now; a reused one
+		 * passed it when it was made (accepted stays set from then). */
+		if (fresh != 0 && !c->v.done)
+			c->v.accepted = 0;
+	}
 	if (cc != CURLE_OK) {
+		if (c->v.done)
+			c->v.accepted = 0;
 		if (c->v.done && !c->v.accepted) {
 			/* Our check refused the server: report why; nothing was sent. */
 			struct cinfer_err *ve = &c->v.err;

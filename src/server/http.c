@@ -227,6 +227,7 @@ bevcb(struct event_base *base, void *arg)
 
 	if (ssl == NULL)
 		return NULL;
+	atomic_fetch_add(&s->m.connections, 1);
 	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 }

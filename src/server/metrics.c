@@ -37,6 +37,9 @@ srv_metrics_render(const struct srv *s)
 	EMIT("# HELP cinfer_requests_total HTTP requests received.\n"
 	    "# TYPE cinfer_requests_total counter\ncinfer_requests_total %llu\n",
 	    (unsigned long long)atomic_load(&m->requests));
+	EMIT("# HELP cinfer_connections_total TLS connections accepted.\n"
+	    "# TYPE cinfer_connections_total counter\ncinfer_connections_total %llu\n",
+	    (unsigned long long)atomic_load(&m->connections));
 	EMIT("# HELP cinfer_inferences_total Inference requests by result.\n"
 	    "# TYPE cinfer_inferences_total counter\n"
 	    "cinfer_inferences_total{result=\"ok\"} %llu\n"

@@ -37,6 +37,7 @@ struct srv_config {
 
 struct srv_metrics {
 	atomic_ullong requests;
+	atomic_ullong connections;
 	atomic_ullong infer_ok;
 	atomic_ullong infer_err;
 	atomic_ullong shed;

@@ -44,6 +44,12 @@ labels=$(/usr/bin/python3 -c "import json;print(' '.join(map(str,json.load(open(
 got=$(grep -o 'argmax [0-9]*' <<<"$out" | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')
 check "predictions match the labels ($got vs $labels)" '[ "$got" = "$labels" ]'
 
+conns() { curl -sk "$U/metrics" | awk '/^cinfer_connections_total/ {print $2}'; }
+c1=$(conns)
+"$B/cinfer" infer "$U" --policy "$T/pol.json" --sim "$T/sim" --model digits --input pixels="$T/px.json" >/dev/null
+c2=$(conns)
+check "freshness check and input share one verified TLS connection ($c1 -> $c2)" '[ $((c2 - c1)) -eq 2 ]'
+
 R="$B/cinfer receipt verify $T/save/receipt.jws --evidence $T/save/evidence.json --policy $T/pol.json --sim $T/sim"
 check "receipt verifies offline with commitments" \
   "$R --request $T/save/request.json --response $T/save/response.json --nonce \$(cat $T/save/nonce.hex) >/dev/null"
