@@ -3,6 +3,9 @@
  * run on the event loop; they log request ids and timings, never bodies.
  */
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <event2/buffer.h>
@@ -281,6 +284,13 @@ srv_http_start(struct srv *s, struct cinfer_err *e)
 		    (ev_uint16_t)port);
 		if (bs == NULL)
 			return ci_fail(e, CINFER_E_IO, STAGE, "cannot listen on %s", s->cfg.listen);
+		{
+			/* Small TLS records must not wait for delayed ACKs (Nagle): accepted
+			 * sockets inherit this from the listener on Linux. */
+			int one = 1;
+			(void)setsockopt(evhttp_bound_socket_get_fd(bs), IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+		}
 		if (port == 0) {
 			/* Report the port the kernel chose (tests use port 0). */
 			struct sockaddr_storage ss;
