@@ -90,7 +90,9 @@ on_readyz(struct evhttp_request *req, void *arg)
 	atomic_fetch_add(&s->m.requests, 1);
 	if (!method_is(req, EVHTTP_REQ_GET))
 		return;
-	if (s->ready)
+	if (s->draining)
+		reply(req, 503, "text/plain", "draining\n", 9);
+	else if (s->ready)
 		reply(req, 200, "text/plain", "ready\n", 6);
 	else
 		reply(req, 503, "text/plain", "not ready\n", 10);

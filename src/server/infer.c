@@ -702,6 +702,11 @@ on_infer(struct evhttp_request *req, struct srv *s)
 		srv_reply_error(req, 503, "not_ready", "the model is not loaded yet");
 		return;
 	}
+	if (s->draining) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+		srv_reply_error(req, 503, "draining", "this instance is shutting down");
+		return;
+	}
 	if (!srv_rate_ok(s, req)) {
 		atomic_fetch_add(&s->m.rate_limited, 1);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");

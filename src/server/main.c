@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/thread.h>
@@ -212,12 +213,45 @@ harden(struct cinfer_err *e)
 }
 
 static void
+on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct srv *s = arg;
+	struct timespec ts;
+	double now;
+
+	(void)fd;
+	(void)what;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (atomic_load(&s->m.queue_depth) == 0 || now >= s->drain_deadline) {
+		ci_log(CI_LOG_INFO, "server", "drained (%d left): stopping",
+		    atomic_load(&s->m.queue_depth));
+		event_base_loopexit(s->base, NULL);
+	}
+}
+
+static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct srv *s = arg;
+	struct timeval tick = { 0, 50000 };
+	struct timespec ts;
 
-	ci_log(CI_LOG_INFO, "server", "signal %d: stopping", (int)sig);
-	event_base_loopexit(s->base, NULL);
+	if (s->draining) {
+		ci_log(CI_LOG_WARN, "server", "signal %d again: stopping now", (int)sig);
+		event_base_loopexit(s->base, NULL);
+		return;
+	}
+	/* Drain: /readyz turns 503 so balancers stop sending, new inferences get 503,
+	 * queued ones are answered; then stop (at most 10 s). */
+	s->draining = 1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->drain_deadline = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + 10.0;
+	ci_log(CI_LOG_INFO, "server", "signal %d: draining (%d queued)", (int)sig,
+	    atomic_load(&s->m.queue_depth));
+	s->drain_timer = event_new(s->base, -1, EV_PERSIST, on_drain_tick, s);
+	if (s->drain_timer == NULL || event_add(s->drain_timer, &tick) != 0)
+		event_base_loopexit(s->base, NULL);
 }
 
 /* Evidence for the key broker: report_data as the broker's protocol binds it. */
@@ -443,6 +477,8 @@ out:
 		event_free(s.sigint);
 	if (s.sigterm)
 		event_free(s.sigterm);
+	if (s.drain_timer)
+		event_free(s.drain_timer);
 	srv_infer_stop(&s);
 	if (s.http)
 		evhttp_free(s.http);

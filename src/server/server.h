@@ -60,6 +60,9 @@ struct srv {
 	uint8_t measurement[64];
 	size_t measurement_size;
 	int ready;
+	int draining;			/* SIGTERM: finish what is queued, take nothing new */
+	double drain_deadline;
+	struct event *drain_timer;
 	struct srv_metrics m;
 	struct event *sigint, *sigterm;
 	uint64_t next_request_id;

@@ -132,6 +132,7 @@ check "8 concurrent inferences answered ($ok/8)" '[ $ok -eq 8 ]'
 check "concurrent answers identical" '[ $(for i in $(seq 8); do sed "s/\"request_id\":\"[0-9a-f]*\"//" "$T/par$i.out" | sha256sum; done | sort -u | wc -l) -eq 1 ]'
 
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; pids=()
+check "SIGTERM drains, then stops" 'grep -q "draining" "$T/main.log" && grep -q "drained (0 left)" "$T/main.log"'
 check "request ids and timings are logged" 'grep -q "req=.*status=200 batch=" "$T/main.log"'
 check "input marker never in any server log" '! grep -rq "$MARK" "$T"/*.log'
 check "input marker never in the server's files" '! grep -rlq "$MARK" "$T/sim" "$T/main.json"'
