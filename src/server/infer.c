@@ -58,12 +58,16 @@ struct srv_infer {
 	pthread_t worker;
 	int started;
 	struct cinfer_model *model;
-	/* per-client rate limit: tiny open-addressing table, loop thread only */
+	/*
+	 * Per-client token buckets keyed by the peer address (loop thread only):
+	 * open addressing, 8 probes; a full neighbourhood evicts its idlest entry,
+	 * which then starts over with a full bucket.
+	 */
 	struct {
-		uint32_t addr;
+		char addr[48];
 		double tokens;
 		double last;
-	} rl[256];
+	} rl[1024];
 };
 
 static double
@@ -655,19 +659,34 @@ srv_rate_ok(struct srv *s, struct evhttp_request *req)
 {
 	struct srv_infer *in = s->infer;
 	const char *host = NULL;
+	char key[48];
 	ev_uint16_t port;
-	uint32_t a = 2166136261u;
-	size_t slot;
-	double t = now_s();
+	uint32_t h = 2166136261u;
+	size_t slot = 0, idle = 0;
+	double t = now_s(), oldest = 1e300;
+	int found = 0;
 
 	if (s->cfg.rate_per_sec <= 0)
 		return 1;
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), (char **)&host, &port);
-	for (const char *p = host ? host : ""; *p; p++)
-		a = (a ^ (uint8_t)*p) * 16777619u;
-	slot = a % CI_ARRAY_LEN(in->rl);
-	if (in->rl[slot].addr != a) {
-		in->rl[slot].addr = a;
+	snprintf(key, sizeof(key), "%s", host ? host : "?");
+	for (const char *p = key; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	for (size_t i = 0; i < 8; i++) {
+		size_t k = (h + i) % CI_ARRAY_LEN(in->rl);
+		if (strcmp(in->rl[k].addr, key) == 0) {	/* public */
+			slot = k;
+			found = 1;
+			break;
+		}
+		if (in->rl[k].last < oldest) {
+			oldest = in->rl[k].last;
+			idle = k;
+		}
+	}
+	if (!found) {
+		slot = idle;
+		snprintf(in->rl[slot].addr, sizeof(in->rl[slot].addr), "%s", key);
 		in->rl[slot].tokens = s->cfg.rate_per_sec;
 		in->rl[slot].last = t;
 	}

@@ -119,6 +119,17 @@ hdrs=$(curl -sk -D - -o /dev/null -H "Cinfer-Nonce: $N" -d @"$T/save/request.jso
 check "overloaded server sheds with 503 + Retry-After" 'grep -q "^HTTP/1.1 503" <<<"$hdrs" && grep -qi "^Retry-After: 1" <<<"$hdrs"'
 check "shed counted in metrics" 'curl -sk "$U2/metrics" | grep -q "result=\"shed\"} 1"'
 
+# Per-client rate limit: 2 per second, a burst of 10 sees 429 with Retry-After.
+start rl '{"listen": "127.0.0.1:0", "rate_per_sec": 2, "model": {"name": "digits", "path": "'"$T"'/digits.onnx"}}'
+U3=https://127.0.0.1:$(cat "$T/rl.port")
+n429=0
+for i in $(seq 10); do
+  c=$(curl -sk -o /dev/null -w '%{http_code}' -H "Cinfer-Nonce: $N" -d @"$T/save/request.json" "$U3/v1/models/digits/infer")
+  [ "$c" = 429 ] && n429=$((n429+1))
+done
+check "rate limit answers 429 to a burst ($n429 of 10)" '[ $n429 -ge 5 ]'
+check "rate-limited requests counted" 'curl -sk "$U3/metrics" | grep -q "result=\"rate_limited\"} [1-9]"'
+
 # Concurrent requests get batched (batch= in the log shows more than 1 at least sometimes is
 # timing-dependent, so only correctness is asserted here): 8 parallel requests all answer 200.
 cpids=()
