@@ -752,7 +752,9 @@ on_infer(struct evhttp_request *req, struct srv *s)
 	clock_gettime(CLOCK_MONOTONIC, &j->t_arrive);
 	j->s = s;
 	j->req = req;
-	j->id = ++s->next_request_id;
+	/* Random ids: a counter would tell anyone holding receipts the request volume. */
+	if (ci_random(&j->id, sizeof(j->id), NULL) != 0)
+		j->id = ++s->next_request_id;
 	evbuffer_remove(b, body, size);
 	j->binary = ctype != NULL && strncmp(ctype, CT_BINARY, strlen(CT_BINARY)) == 0;
 	if (nonce_hex == NULL || ci_hex_decode(nonce_hex, strlen(nonce_hex), j->nonce, 32, &nn,

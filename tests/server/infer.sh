@@ -39,7 +39,7 @@ PY
 
 out=$("$B/cinfer" infer "$U" --policy "$T/pol.json" --sim "$T/sim" --model digits \
       --input pixels="$T/px.json" --save "$T/save") && rc=0 || rc=$?
-check "infer accepted (rc $rc)" '[ $rc -eq 0 ] && grep -q "receipt 0" <<<"$out"'
+check "infer accepted (rc $rc)" '[ $rc -eq 0 ] && grep -qE "receipt [0-9a-f]{16}: signed" <<<"$out"'
 labels=$(/usr/bin/python3 -c "import json;print(' '.join(map(str,json.load(open('$T/labels.json')))))")
 got=$(grep -o 'argmax [0-9]*' <<<"$out" | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')
 check "predictions match the labels ($got vs $labels)" '[ "$got" = "$labels" ]'
