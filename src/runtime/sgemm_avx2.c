@@ -133,10 +133,14 @@ pack_b(int tb, const float *b, size_t ldb, size_t p0, size_t kc, size_t j0, size
 	} \
 } while (0)
 
-/* C[6x16] = alpha * Apanel Bpanel + beta * C (C not read when beta == 0). */
-static void
-kernel(size_t kc, const float *restrict ap, const float *restrict bp, float *restrict c,
-    size_t ldc, float alpha, float beta)
+/*
+ * C[6x16] = alpha * Apanel Bpanel + beta * C (C not read when beta == 0).
+ * Rows of the B panel are ldbp floats apart: NR when packed, ldb when B is
+ * read in place (few rows of A, see ci_sgemm_avx2).
+ */
+static inline __attribute__((always_inline)) void
+kernel(size_t kc, const float *restrict ap, const float *restrict bp, size_t ldbp,
+    float *restrict c, size_t ldc, float alpha, float beta)
 {
 	__m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
 	__m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -148,7 +152,7 @@ kernel(size_t kc, const float *restrict ap, const float *restrict bp, float *res
 
 #pragma GCC unroll 4
 	for (size_t p = 0; p < kc; p++) {
-		__m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
+		__m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
 
 		KSTEP(0, c00, c01);
 		KSTEP(1, c10, c11);
@@ -157,7 +161,7 @@ kernel(size_t kc, const float *restrict ap, const float *restrict bp, float *res
 		KSTEP(4, c40, c41);
 		KSTEP(5, c50, c51);
 		ap += MR;
-		bp += NR;
+		bp += ldbp;
 	}
 	STORE(0, c00, c01);
 	STORE(1, c10, c11);
@@ -169,12 +173,12 @@ kernel(size_t kc, const float *restrict ap, const float *restrict bp, float *res
 
 /* A partial tile (mr < MR or nr < NR): full kernel into a buffer, valid part written back. */
 static void
-kernel_edge(size_t kc, const float *ap, const float *bp, float *c, size_t ldc, size_t mr,
-    size_t nr, float alpha, float beta)
+kernel_edge(size_t kc, const float *ap, const float *bp, size_t ldbp, float *c, size_t ldc,
+    size_t mr, size_t nr, float alpha, float beta)
 {
 	float t[MR * NR] __attribute__((aligned(32)));
 
-	kernel(kc, ap, bp, t, NR, 1.0f, 0.0f);
+	kernel(kc, ap, bp, ldbp, t, NR, 1.0f, 0.0f);
 	for (size_t r = 0; r < mr; r++) {
 		float *cr = c + r * ldc;
 		const float *tr = t + r * NR;
@@ -184,6 +188,92 @@ kernel_edge(size_t kc, const float *ap, const float *bp, float *c, size_t ldc, s
 		else
 			for (size_t j = 0; j < nr; j++)
 				cr[j] = alpha * tr[j] + beta * cr[j];
+	}
+}
+
+static inline float
+hsum(__m256 v)
+{
+	__m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+	x = _mm_add_ss(x, _mm_movehdup_ps(x));
+	return _mm_cvtss_f32(x);
+}
+
+static inline float
+scale_out(float acc, float alpha, float beta, const float *c)
+{
+	return beta == 0.0f ? alpha * acc : alpha * acc + beta * *c;
+}
+
+static inline void
+store8(float *c, __m256 acc, __m256 va, float beta)
+{
+	if (beta == 0.0f)
+		_mm256_storeu_ps(c, _mm256_mul_ps(va, acc));
+	else
+		_mm256_storeu_ps(c, _mm256_fmadd_ps(va, acc,
+		    _mm256_mul_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(c))));
+}
+
+/* m == 1, B not transposed: c[j] = alpha * sum_p a[p * inca] b[p][j] (+ beta c[j]). */
+static void
+gemv_n(size_t n, size_t k, float alpha, const float *a, size_t inca, const float *b,
+    size_t ldb, float beta, float *c)
+{
+	__m256 va = _mm256_set1_ps(alpha);
+	size_t j = 0;
+
+	for (; j + 32 <= n; j += 32) {
+		__m256 x0 = _mm256_setzero_ps(), x1 = _mm256_setzero_ps();
+		__m256 x2 = _mm256_setzero_ps(), x3 = _mm256_setzero_ps();
+		for (size_t p = 0; p < k; p++) {
+			const float *br = b + p * ldb + j;
+			__m256 av = _mm256_broadcast_ss(a + p * inca);
+			x0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(br), x0);
+			x1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(br + 8), x1);
+			x2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(br + 16), x2);
+			x3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(br + 24), x3);
+		}
+		store8(c + j, x0, va, beta);
+		store8(c + j + 8, x1, va, beta);
+		store8(c + j + 16, x2, va, beta);
+		store8(c + j + 24, x3, va, beta);
+	}
+	for (; j + 8 <= n; j += 8) {
+		__m256 x0 = _mm256_setzero_ps();
+		for (size_t p = 0; p < k; p++)
+			x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * inca),
+			    _mm256_loadu_ps(b + p * ldb + j), x0);
+		store8(c + j, x0, va, beta);
+	}
+	for (; j < n; j++) {
+		float acc = 0.0f;
+		for (size_t p = 0; p < k; p++)
+			acc += a[p * inca] * b[p * ldb + j];
+		c[j] = scale_out(acc, alpha, beta, c + j);
+	}
+}
+
+/* m == 1, A row contiguous, B transposed: c[j] = alpha * dot(a, b[j]) (+ beta c[j]). */
+static void
+gemv_t(size_t n, size_t k, float alpha, const float *a, const float *b, size_t ldb,
+    float beta, float *c)
+{
+	for (size_t j = 0; j < n; j++) {
+		const float *br = b + j * ldb;
+		__m256 x0 = _mm256_setzero_ps(), x1 = _mm256_setzero_ps();
+		size_t p = 0;
+		for (; p + 16 <= k; p += 16) {
+			x0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + p), _mm256_loadu_ps(br + p), x0);
+			x1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + p + 8), _mm256_loadu_ps(br + p + 8),
+			    x1);
+		}
+		float acc = hsum(_mm256_add_ps(x0, x1));
+		for (; p < k; p++)
+			acc += a[p] * br[p];
+		c[j] = scale_out(acc, alpha, beta, c + j);
 	}
 }
 
@@ -202,6 +292,42 @@ ci_sgemm_avx2(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const f
 			else if (beta != 1.0f)
 				for (size_t j = 0; j < n; j++)
 					ci[j] *= beta;
+		}
+		return;
+	}
+	if (m == 1 && !tb) {
+		gemv_n(n, k, alpha, a, ta ? lda : 1, b, ldb, beta, c);
+		return;
+	}
+	if (m == 1 && !ta) {
+		gemv_t(n, k, alpha, a, b, ldb, beta, c);
+		return;
+	}
+	if (m <= MR && !tb) {
+		/*
+		 * One panel of A (batch-1 layers): each element of B is used once,
+		 * so B is read in place, not packed; only a column tail narrower
+		 * than NR is packed (zero-padded) into bpack.
+		 */
+		for (size_t pc = 0; pc < k; pc += KC) {
+			size_t kc = min_sz(KC, k - pc);
+			float bk = pc == 0 ? beta : 1.0f;
+
+			pack_a(ta, a, lda, 0, m, pc, kc);
+			for (size_t jr = 0; jr < n; jr += NR) {
+				size_t nr = min_sz(NR, n - jr);
+				float *cp = c + jr;
+
+				if (nr < NR) {
+					pack_b(0, b, ldb, pc, kc, jr, nr);
+					kernel_edge(kc, apack, bpack, NR, cp, ldc, m, nr, alpha, bk);
+				} else if (m < MR) {
+					kernel_edge(kc, apack, b + pc * ldb + jr, ldb, cp, ldc, m, nr,
+					    alpha, bk);
+				} else {
+					kernel(kc, apack, b + pc * ldb + jr, ldb, cp, ldc, alpha, bk);
+				}
+			}
 		}
 		return;
 	}
@@ -225,9 +351,9 @@ ci_sgemm_avx2(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const f
 						const float *bp = bpack + jr * kc;
 
 						if (mr == MR && nr == NR)
-							kernel(kc, ap, bp, cp, ldc, alpha, bk);
+							kernel(kc, ap, bp, NR, cp, ldc, alpha, bk);
 						else
-							kernel_edge(kc, ap, bp, cp, ldc, mr, nr,
+							kernel_edge(kc, ap, bp, NR, cp, ldc, mr, nr,
 							    alpha, bk);
 					}
 				}

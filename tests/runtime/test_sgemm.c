@@ -141,6 +141,17 @@ check_path(void)
 		check_one(r & 1, (r >> 1) & 1, m, n, k, alphas[(size_t)r % 3],
 		    betas[(size_t)(r / 3) % 4], rndn(5), 0, 0);
 	}
+	/* few rows (m == 1: vector paths; m <= 6: B read in place) */
+	static const size_t fn[] = { 16, 33, 100 }, fk[] = { 1, 17, 300 };
+	t = 0;
+	for (size_t mm = 1; mm <= 7; mm++)
+		for (size_t x = 0; x < 3; x++)
+			for (size_t z = 0; z < 3; z++, t++)
+				check_one((int)(t & 1), (int)((t >> 1) & 1), mm, fn[x], fk[z],
+				    alphas[(t / 4) % 3], betas[(t / 3) % 4], t % 3, 0, 0);
+	for (int ta = 0; ta < 2; ta++)
+		for (int tb = 0; tb < 2; tb++)
+			check_one(ta, tb, 1, 512, 784, 1.0f, 0.5f, (size_t)(ta + tb), 0, 0);
 	/* exact block boundaries and one past them */
 	check_one(0, 0, 120, 384, 256, 1.0f, 0.0f, 0, 0, 0);
 	check_one(0, 0, 121, 385, 257, 1.0f, 1.0f, 0, 0, 0);
@@ -159,6 +170,8 @@ check_nan(void)
 			check_one(ta, tb, 13, 37, 300, 1.0f, 0.0f, 1, 1, 0);
 			check_one(ta, tb, 6, 16, 8, -2.0f, 0.0f, 0, 1, 0);
 			check_one(ta, tb, 1, 1, 1, 1.0f, 0.0f, 0, 1, 0);
+			check_one(ta, tb, 1, 45, 20, 1.0f, 0.0f, 1, 1, 0);
+			check_one(ta, tb, 4, 45, 20, 1.0f, 0.0f, 0, 1, 0);
 			check_one(ta, tb, 9, 20, 7, 0.0f, 0.5f, 2, 0, 1);
 			check_one(ta, tb, 9, 20, 7, 0.0f, 0.0f, 2, 1, 1);
 			check_one(ta, tb, 9, 20, 0, 1.0f, 0.0f, 0, 1, 0);
