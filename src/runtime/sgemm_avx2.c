@@ -150,6 +150,10 @@ kernel(size_t kc, const float *restrict ap, const float *restrict bp, size_t ldb
 	__m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
 	__m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
 
+	for (int r = 0; r < MR; r++) {
+		_mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+		_mm_prefetch((const char *)(c + (size_t)r * ldc + NR - 1), _MM_HINT_T0);
+	}
 #pragma GCC unroll 4
 	for (size_t p = 0; p < kc; p++) {
 		__m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
