@@ -79,6 +79,37 @@ pack_a(int ta, const float *a, size_t lda, size_t i0, size_t mc, size_t p0, size
 	}
 }
 
+/* dst[q * ldd + i] = src[i * lds + q] for an 8x8 block (B transposed into a panel). */
+static inline void
+tr8x8(const float *src, size_t lds, float *dst, size_t ldd)
+{
+	__m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds);
+	__m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
+	__m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
+	__m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+	__m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+	__m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+	__m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+	__m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+	__m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+	__m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+	__m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+	__m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+
+	_mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+	_mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+	_mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+	_mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+	_mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+	_mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+	_mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+	_mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
 /* bpack = op(B)[p0:p0+kc, j0:j0+nc] as NR-wide panels, each kc steps of NR floats. */
 static void
 pack_b(int tb, const float *b, size_t ldb, size_t p0, size_t kc, size_t j0, size_t nc)
@@ -87,9 +118,18 @@ pack_b(int tb, const float *b, size_t ldb, size_t p0, size_t kc, size_t j0, size
 		size_t nr = min_sz(NR, nc - jr);
 		float *dst = bpack + jr * kc;
 
-		if (tb) {
-			if (nr < NR)
-				memset(dst, 0, kc * NR * sizeof(float));
+		if (tb && nr == NR) {
+			const float *src = b + (j0 + jr) * ldb + p0;
+			size_t p = 0;
+			for (; p + 8 <= kc; p += 8) {
+				tr8x8(src + p, ldb, dst + p * NR, NR);
+				tr8x8(src + 8 * ldb + p, ldb, dst + p * NR + 8, NR);
+			}
+			for (; p < kc; p++)
+				for (size_t j = 0; j < NR; j++)
+					dst[p * NR + j] = src[j * ldb + p];
+		} else if (tb) {
+			memset(dst, 0, kc * NR * sizeof(float));
 			for (size_t j = 0; j < nr; j++) {
 				const float *src = b + (j0 + jr + j) * ldb + p0;
 				for (size_t p = 0; p < kc; p++)
