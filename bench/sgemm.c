@@ -4,7 +4,10 @@
  * throughput loop (AVX-512 if the CPU has it, else AVX2+FMA, else scalar),
  * and against the nominal ~210 GFLOP/s per core of issue 9's machine.
  *
- *   bench_sgemm [SECONDS_PER_SHAPE]
+ *   bench_sgemm [SECONDS_PER_SHAPE] [portable]
+ *
+ * "portable" forces the plain C fallback (the speed before the packed
+ * AVX2 kernel, and what CPUs without AVX2+FMA get).
  *
  * Shapes: square 256..2048 and the MiniLM-L6 encoder's (seq 128, hidden
  * 384, FFN 1536) as M x N x K: C[M,N] = A[M,K] B[K,N], row major, no
@@ -203,6 +206,12 @@ main(int argc, char **argv)
 	double secs = argc > 1 ? atof(argv[1]) : 0.5;
 	const char *isa = "?";
 	double peak = fma_peak(&isa);
+
+	if (argc > 2 && strcmp(argv[2], "portable") == 0 &&
+	    ci_sgemm_path_set(CI_SGEMM_PORTABLE) != 0) {
+		fprintf(stderr, "sgemm: cannot force the portable path\n");
+		return 1;
+	}
 
 	printf("FMA peak (1 core, %s, measured): %.1f GFLOP/s; nominal (issue 9): %.0f GFLOP/s\n",
 	    isa, peak, NOMINAL_PEAK);
