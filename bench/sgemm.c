@@ -4,11 +4,16 @@
  * throughput loop (AVX-512 if the CPU has it, else AVX2+FMA, else scalar),
  * and against the nominal ~210 GFLOP/s per core of issue 9's machine.
  *
- *   bench_sgemm [SECONDS_PER_SHAPE]
+ *   bench_sgemm [SECONDS_PER_SHAPE] [portable]
+ *
+ * "portable" forces the plain C fallback (the speed before the packed
+ * AVX2 kernel, and what CPUs without AVX2+FMA get).
  *
  * Shapes: square 256..2048 and the MiniLM-L6 encoder's (seq 128, hidden
  * 384, FFN 1536) as M x N x K: C[M,N] = A[M,K] B[K,N], row major, no
- * transposes (the MatMul layout). Each shape runs for about the given
+ * transposes (the MatMul layout); then rows marked "tB" with B transposed
+ * (Gemm's transB=1 and the attention scores Q K^T), and batch-1 rows (M = 1,
+ * the MLP's first layer). Each shape runs for about the given
  * seconds (default 0.5, at least 2 runs after one warm-up) and reports
  * GFLOP/s of the median and of the best run, and the best run against the
  * peak (both best-case figures, as the machine may be shared); 2 * M * N *
@@ -22,6 +27,7 @@
 #include <time.h>
 
 #include "runtime/rt.h"
+#include "runtime/sgemm.h"
 
 #define NOMINAL_PEAK 210.0	/* GFLOP/s per core, issue 9 (Zen 5, AVX-512) */
 #define FMA_ITERS 10000000L
@@ -160,18 +166,20 @@ rnd(size_t n, uint32_t *s)
 }
 
 static void
-run_shape(const char *label, size_t m, size_t n, size_t k, double secs, double peak)
+run_shape_t(const char *label, int tb, size_t m, size_t n, size_t k, double secs, double peak)
 {
 	uint32_t seed = 7;
 	float *a = rnd(m * k, &seed), *b = rnd(k * n, &seed), *c = rnd(m * n, &seed);
 	double ms[1000], t0;
 	int runs = 0;
 
-	ci_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);	/* warm-up */
+	size_t ldb = tb ? k : n;
+
+	ci_sgemm(0, tb, m, n, k, 1.0f, a, k, b, ldb, 0.0f, c, n);	/* warm-up */
 	t0 = now_s();
 	while (runs < 1000 && (runs < 2 || now_s() - t0 < secs)) {
 		double t = now_s();
-		ci_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
+		ci_sgemm(0, tb, m, n, k, 1.0f, a, k, b, ldb, 0.0f, c, n);
 		ms[runs++] = (now_s() - t) * 1e3;
 	}
 	qsort(ms, (size_t)runs, sizeof(ms[0]), cmp_double);
@@ -186,6 +194,12 @@ run_shape(const char *label, size_t m, size_t n, size_t k, double secs, double p
 	free(c);
 }
 
+static void
+run_shape(const char *label, size_t m, size_t n, size_t k, double secs, double peak)
+{
+	run_shape_t(label, 0, m, n, k, secs, peak);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -193,9 +207,17 @@ main(int argc, char **argv)
 	const char *isa = "?";
 	double peak = fma_peak(&isa);
 
+	if (argc > 2 && strcmp(argv[2], "portable") == 0 &&
+	    ci_sgemm_path_set(CI_SGEMM_PORTABLE) != 0) {
+		fprintf(stderr, "sgemm: cannot force the portable path\n");
+		return 1;
+	}
+
 	printf("FMA peak (1 core, %s, measured): %.1f GFLOP/s; nominal (issue 9): %.0f GFLOP/s\n",
 	    isa, peak, NOMINAL_PEAK);
-	printf("ci_sgemm, 1 thread, row major, no transposes; GFLOP/s of the median and of the "
+	printf("ci_sgemm path: %s\n", ci_sgemm_path_get() == CI_SGEMM_AVX2 ? "AVX2+FMA packed" :
+	    "portable C");
+	printf("ci_sgemm, 1 thread, row major, no transposes unless tB; GFLOP/s of the median and of the "
 	    "best run; %% of peak from the best run (peak is a best-case figure too)\n\n");
 	printf("| %-22s | %5s | %5s | %5s | %9s | %7s | %7s | %6s | %6s | %4s |\n", "shape", "M",
 	    "N", "K", "median ms", "GFLOP/s", "best", "% peak", "% 210", "runs");
@@ -209,5 +231,10 @@ main(int argc, char **argv)
 	run_shape("MiniLM FFN up", 128, 1536, 384, secs, peak);
 	run_shape("MiniLM FFN down", 128, 384, 1536, secs, peak);
 	run_shape("MiniLM b8 FFN up", 1024, 1536, 384, secs, peak);
+	run_shape_t("square 1024 tB", 1, 1024, 1024, 1024, secs, peak);
+	run_shape_t("MiniLM attn QK^T tB", 1, 128, 128, 32, secs, peak);
+	run_shape("MiniLM attn PV", 128, 32, 128, secs, peak);
+	run_shape("MLP b1 784->512", 1, 512, 784, secs, peak);
+	run_shape_t("MLP b1 784->512 tB", 1, 1, 512, 784, secs, peak);
 	return 0;
 }

@@ -1,14 +1,24 @@
 /*
  * Single-precision GEMM, row major: C = alpha * op(A) op(B) + beta * C.
- * A plain blocked kernel: B is packed panel by panel (transposes resolved
- * while packing), four rows of C are updated per pass so each packed B row
- * is loaded once for four FMAs; the inner loop is left to the compiler's
- * vectorizer (-O3, see area.cmake). Issue 9 replaces this with packed
- * AVX-512/AVX2 micro-kernels chosen at run time.
+ *
+ * ci_sgemm picks an implementation at run time from the CPU's features:
+ * the packed AVX2+FMA kernel (sgemm_avx2.c, built with -mavx2 -mfma, see
+ * area.cmake) when the CPU has both, else the portable path below. Tests
+ * force either one with ci_sgemm_path_set.
+ *
+ * The portable path is a plain blocked kernel: B is packed panel by panel
+ * (transposes resolved while packing), four rows of C are updated per pass
+ * so each packed B row is loaded once for four FMAs; the inner loop is left
+ * to the compiler's vectorizer (-O3, see area.cmake).
+ *
+ * Contract of every path: beta == 0 means C is not read (NaN or Inf in C do
+ * not leak); alpha == 0 or k == 0 means A and B are not read.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "runtime/rt.h"
+#include "runtime/sgemm.h"
 
 #define KC 256
 
@@ -19,7 +29,7 @@ a_at(int ta, const float *a, size_t lda, size_t i, size_t p)
 }
 
 void
-ci_sgemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+ci_sgemm_portable(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *a,
     size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc)
 {
 	float bp[KC * 64];
@@ -89,4 +99,44 @@ ci_sgemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float 
 			}
 		}
 	}
+}
+
+static _Atomic int forced = CI_SGEMM_AUTO;
+
+static int
+cpu_has_avx2(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+int
+ci_sgemm_path_set(enum ci_sgemm_path path)
+{
+	if (path == CI_SGEMM_AVX2 && !cpu_has_avx2())
+		return -1;
+	if (path != CI_SGEMM_AUTO && path != CI_SGEMM_PORTABLE && path != CI_SGEMM_AVX2)
+		return -1;
+	atomic_store_explicit(&forced, (int)path, memory_order_relaxed);
+	return 0;
+}
+
+enum ci_sgemm_path
+ci_sgemm_path_get(void)
+{
+	int p = atomic_load_explicit(&forced, memory_order_relaxed);
+
+	if (p != CI_SGEMM_AUTO)
+		return (enum ci_sgemm_path)p;
+	return cpu_has_avx2() ? CI_SGEMM_AVX2 : CI_SGEMM_PORTABLE;
+}
+
+void
+ci_sgemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+    size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc)
+{
+	if (ci_sgemm_path_get() == CI_SGEMM_AVX2)
+		ci_sgemm_avx2(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+	else
+		ci_sgemm_portable(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
