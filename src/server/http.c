@@ -153,14 +153,12 @@ on_attestation(struct evhttp_request *req, void *arg)
 		return;
 	}
 	evhttp_clear_headers(&q);
-	{
-		EVP_PKEY *keys[] = { s->tls_key, s->receipt_key, NULL };
-		if (cinfer_bind_report_data(CINFER_BIND_TLS, nonce, nonce_size, keys, rd, &e) != 0 ||
-		    srv_attest(s, rd, &ev, &e) != 0) {
-			ci_log(CI_LOG_ERROR, STAGE, "attestation failed: %s: %s", e.stage, e.msg);
-			srv_reply_error(req, 500, "attestation_failed", "the platform gave no evidence");
-			return;
-		}
+	if (cinfer_bind_report_data_hashed(CINFER_BIND_TLS, nonce, nonce_size,
+		(const uint8_t (*)[32])s->key_sha256, 2, rd, &e) != 0 ||
+	    srv_attest(s, rd, &ev, &e) != 0) {
+		ci_log(CI_LOG_ERROR, STAGE, "attestation failed: %s: %s", e.stage, e.msg);
+		srv_reply_error(req, 500, "attestation_failed", "the platform gave no evidence");
+		return;
 	}
 	atomic_fetch_add(&s->m.attestations, 1);
 	env = cinfer_evidence_to_json(&ev, &e);
@@ -170,15 +168,9 @@ on_attestation(struct evhttp_request *req, void *arg)
 	{
 		/* The key digests let a page recompute report_data; they are the server's
 		 * word (a browser can't see the TLS key), `cinfer attest` checks them. */
-		uint8_t h1[32], h2[32];
 		char x1[65], x2[65];
-		if (ci_pkey_spki_sha256(s->tls_key, h1, NULL) != 0 ||
-		    ci_pkey_spki_sha256(s->receipt_key, h2, NULL) != 0) {
-			memset(h1, 0, 32);
-			memset(h2, 0, 32);
-		}
-		ci_hex_encode(h1, 32, x1);
-		ci_hex_encode(h2, 32, x2);
+		ci_hex_encode(s->key_sha256[0], 32, x1);
+		ci_hex_encode(s->key_sha256[1], 32, x2);
 		out = json_pack("{s:s, s:[s,s], s:o}", "binding",
 		    "report_data = SHA-512(\"cinfer tls v1\" || 0x00 || be32(len) || nonce || "
 		    "SHA-256(SPKI tls) || SHA-256(SPKI receipt))", "key_sha256", x1, x2,

@@ -615,8 +615,7 @@ answer(evutil_socket_t fd, short what, void *arg)
 		snprintf(r.model_name, sizeof(r.model_name), "%s", s->cfg.model_name);
 		memcpy(r.model_sha256, s->model_sha256, 32);
 		memcpy(r.policy_sha256, s->policy_sha256, 32);
-		if (ci_pkey_spki_sha256(s->tls_key, r.tls_key_sha256, NULL) != 0)
-			memset(r.tls_key_sha256, 0, 32);
+		memcpy(r.tls_key_sha256, s->key_sha256[0], 32);
 		memcpy(r.client_nonce, j->nonce, 32);
 		memcpy(r.input_commitment, j->in_commit, 32);
 		cinfer_receipt_commit(1, j->nonce, body, body_size, r.output_commitment);

@@ -337,12 +337,13 @@ boot(struct srv *s, const char *port_file, struct cinfer_err *e)
 		ci_log(CI_LOG_WARN, STAGE, "SIMULATED platform: no hardware protection; "
 		    "measurement %s", hex);
 	}
-	{
-		EVP_PKEY *keys[] = { s->tls_key, s->receipt_key, NULL };
-		if (cinfer_bind_report_data(CINFER_BIND_TLS, NULL, 0, keys, rd, e) != 0 ||
-		    srv_attest(s, rd, &s->boot_evidence, e) != 0)
-			return -1;
-	}
+	/* The keys' digests are fixed for the process: every binding reuses them. */
+	if (ci_pkey_spki_sha256(s->tls_key, s->key_sha256[0], e) != 0 ||
+	    ci_pkey_spki_sha256(s->receipt_key, s->key_sha256[1], e) != 0 ||
+	    cinfer_bind_report_data_hashed(CINFER_BIND_TLS, NULL, 0,
+		(const uint8_t (*)[32])s->key_sha256, 2, rd, e) != 0 ||
+	    srv_attest(s, rd, &s->boot_evidence, e) != 0)
+		return -1;
 	if (strcmp(s->cfg.platform, "sim") != 0) {
 		/* On hardware the evidence itself says what was launched. */
 		if (ci_evidence_peek_measurement(&s->boot_evidence, s->measurement,

@@ -55,6 +55,7 @@ struct srv {
 	SSL_CTX *ssl_ctx;
 	EVP_PKEY *tls_key;		/* private keys live in OpenSSL's secure heap */
 	EVP_PKEY *receipt_key;
+	uint8_t key_sha256[2][32];	/* SPKI SHA-256 of tls_key, receipt_key: fixed at boot */
 	X509 *cert;
 	struct cinfer_evidence boot_evidence;
 	uint8_t measurement[64];
