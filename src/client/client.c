@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 
 #include "cinfer/client.h"
+#include "client/curl_sink.h"
 #include "core/json.h"
 #include "crypto/crypto.h"
 
@@ -73,33 +74,6 @@ cinfer_client_verifier(const struct cinfer_client *c)
 	return &c->v;
 }
 
-struct sink {
-	char *p;
-	size_t n;
-	int over;
-};
-
-static size_t
-write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct sink *s = arg;
-	size_t add = size * nmemb;
-	char *np;
-
-	if (s->n + add > BODY_MAX) {
-		s->over = 1;
-		return 0;
-	}
-	np = realloc(s->p, s->n + add + 1);
-	if (np == NULL)
-		return 0;
-	s->p = np;
-	memcpy(s->p + s->n, ptr, add);
-	s->n += add;
-	s->p[s->n] = '\0';
-	return add;
-}
-
 static size_t
 header_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
@@ -126,7 +100,7 @@ cinfer_client_request(struct cinfer_client *c, const char *method, const char *p
 {
 	char url[1024], ctype[128];
 	struct curl_slist *hdr = NULL;
-	struct sink s = { 0 };
+	struct ci_curl_sink s = { .max = BODY_MAX };
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURLcode cc;
 	int rc = -1;
@@ -152,7 +126,7 @@ cinfer_client_request(struct cinfer_client *c, const char *method, const char *p
 	curl_easy_setopt(c->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
 	curl_easy_setopt(c->curl, CURLOPT_SSL_CTX_DATA, &c->v);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, ci_curl_sink_write);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &s);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, header_cb);

@@ -6,6 +6,7 @@
 
 #include "cinfer/channel.h"
 #include "cinfer/kbs_client.h"
+#include "client/curl_sink.h"
 #include "core/json.h"
 #include "crypto/crypto.h"
 #include "crypto/jose.h"
@@ -57,33 +58,6 @@ struct cinfer_kbs_client {
 	EVP_PKEY *tee_key;
 	char errbuf[CURL_ERROR_SIZE];
 };
-
-struct buf {
-	char *p;
-	size_t n;
-	int over;
-};
-
-static size_t
-on_data(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t add = size * nmemb;
-	char *np;
-
-	if (b->n + add > RESP_MAX) {
-		b->over = 1;
-		return 0;
-	}
-	np = realloc(b->p, b->n + add + 1);
-	if (np == NULL)
-		return 0;
-	memcpy(np + b->n, ptr, add);
-	b->p = np;
-	b->n += add;
-	b->p[b->n] = 0;
-	return add;
-}
 
 int
 cinfer_kbs_client_new(const struct cinfer_kbs_client_opts *o, struct cinfer_kbs_client **out,
@@ -141,7 +115,7 @@ cinfer_kbs_request(struct cinfer_kbs_client *c, const char *method, const char *
     const void *body, size_t size, int admin, long *status, char **resp, struct cinfer_err *e)
 {
 	struct curl_slist *hdrs = NULL;
-	struct buf b = { 0 };
+	struct ci_curl_sink b = { .max = RESP_MAX };
 	char *url = NULL, *auth = NULL;
 	CURLcode cc;
 	int rc = -1;
@@ -175,7 +149,7 @@ cinfer_kbs_request(struct cinfer_kbs_client *c, const char *method, const char *
 		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
 	}
 	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, ci_curl_sink_write);
 	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(c->h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
