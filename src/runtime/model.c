@@ -16,6 +16,8 @@
 #include <strings.h>
 
 #include "runtime/rt.h"
+#include "runtime/graph.h"
+#include "runtime/parallel.h"
 
 #define STAGE "runtime.model"
 #define MAX_BUFS 65536
@@ -52,6 +54,8 @@ struct rt_node {
 	size_t n_implicit;
 	struct cinfer_model **subs;	/* one per graph attribute, in order */
 	size_t n_subs;
+	uint32_t const_mask;	/* ci_kctx.const_mask, set after the build */
+	struct ci_node_state state;
 };
 
 struct arena_buf {
@@ -93,6 +97,7 @@ struct cinfer_model {
 	size_t n_outputs;
 	struct ci_exec x;
 	int threads;
+	struct ci_pool *pool;	/* root only: workers for threads > 1 */
 	struct ci_tensor **io;	/* per-node input and output pointers */
 	size_t max_in, max_out;
 };
@@ -354,6 +359,8 @@ node_clear(struct rt_node *rn)
 	for (size_t s = 0; rn->subs && s < rn->n_subs; s++)
 		cinfer_model_free(rn->subs[s]);
 	ci_free(rn->subs);
+	if (rn->state.free_fn && rn->state.p)
+		rn->state.free_fn(rn->state.p);
 	memset(rn, 0, sizeof(*rn));
 }
 
@@ -374,6 +381,7 @@ cinfer_model_free(struct cinfer_model *m)
 	ci_free(m->tab);
 	ci_free(m->io);
 	arena_clear(&m->x);
+	ci_pool_free(m->pool);
 	if (m->parent == NULL)
 		ci_onnx_clear(&m->proto);
 	ci_free(m);
@@ -434,6 +442,48 @@ resolve(struct cinfer_model *m, const char *name, struct cinfer_err *e)
 }
 
 static int build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e);
+
+/*
+ * Marks each node's constant inputs and runs the ops' prepare hooks, which
+ * see only those inputs (the others are NULL) and may keep derived data
+ * (packed weights, folded parameters) with ci_state_set.
+ */
+static int
+prepare_nodes(struct cinfer_model *m, struct cinfer_err *e)
+{
+	for (size_t i = 0; i < m->n_nodes; i++) {
+		struct rt_node *rn = &m->nodes[i];
+		const struct ci_node *n = rn->n;
+		struct ci_tensor **inp = m->io, **outp = m->io + m->max_in;
+		struct ci_kctx k = { 0 };
+
+		rn->const_mask = 0;
+		for (size_t j = 0; j < n->n_in; j++) {
+			const struct rt_value *v = rn->in[j] >= 0 ? &m->vals[rn->in[j]] : NULL;
+			int c = v && v->kind == V_CONST;
+			if (c && j < 32)
+				rn->const_mask |= 1u << j;
+			inp[j] = c ? &m->vals[rn->in[j]].t : NULL;
+		}
+		if (rn->op->prepare == NULL)
+			continue;
+		for (size_t j = 0; j < m->max_out + CI_IO_SPARE; j++)
+			outp[j] = NULL;
+		k.x = &m->x;
+		k.node = n;
+		k.opset = rn->opset;
+		k.n_in = n->n_in;
+		k.n_out = n->n_out;
+		k.in = inp;
+		k.out = outp;
+		k.threads = 1;
+		k.const_mask = rn->const_mask;
+		k.state = &rn->state;
+		if (rn->op->prepare(&k, e) != 0)
+			return -1;
+	}
+	return 0;
+}
 
 static const struct ci_formal *
 formal(const struct ci_formal *f, int n, size_t j)
@@ -843,6 +893,8 @@ build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e)
 			m->vals[rn->implicit[j]].has_consumer = 1;
 		}
 	}
+	if (prepare_nodes(m, e) != 0)
+		goto out;
 	rc = 0;
 out:
 	for (size_t i = 0; tmp && i < g->n_nodes; i++)
@@ -872,7 +924,8 @@ cinfer_model_load_mem(const uint8_t *buf, size_t size, const char *dir,
 	m->x.m = m;
 	m->x.limit = SIZE_MAX;
 	m->root = m;
-	if (ci_onnx_parse(buf, size, dir, &m->proto, e) != 0 || build(m, &m->proto.graph, e) != 0) {
+	if (ci_onnx_parse(buf, size, dir, &m->proto, e) != 0 ||
+	    ci_graph_optimize(&m->proto, e) != 0 || build(m, &m->proto.graph, e) != 0) {
 		cinfer_model_free(m);
 		return -1;
 	}
@@ -963,7 +1016,41 @@ cinfer_model_set_memory_limit(struct cinfer_model *m, size_t bytes)
 void
 cinfer_model_set_threads(struct cinfer_model *m, int threads)
 {
-	m->threads = threads < 1 ? 1 : threads;
+	int t = threads < 1 ? 1 : threads > CI_POOL_MAX ? CI_POOL_MAX : threads;
+
+	if (t == m->threads)
+		return;
+	/* a pool that cannot start leaves the model on one thread */
+	ci_pool_free(m->pool);
+	m->pool = t > 1 ? ci_pool_new(t) : NULL;
+	m->threads = m->pool ? t : 1;
+}
+
+void
+ci_parallel(struct ci_kctx *k, size_t n, size_t grain, ci_par_fn fn, void *arg)
+{
+	struct ci_pool *pool = k->x ? k->x->m->root->pool : NULL;
+
+	if (grain == 0)
+		grain = 1;
+	if (pool == NULL || k->threads < 2 || n <= grain)
+		fn(arg, 0, n);
+	else
+		ci_pool_run(pool, n, grain, fn, arg);
+}
+
+void
+ci_state_set(struct ci_kctx *k, void *p, void (*free_fn)(void *p))
+{
+	if (k->state == NULL) {
+		if (free_fn && p)
+			free_fn(p);
+		return;
+	}
+	if (k->state->free_fn && k->state->p)
+		k->state->free_fn(k->state->p);
+	k->state->p = p;
+	k->state->free_fn = free_fn;
 }
 
 /* ---- run ------------------------------------------------------------------- */
@@ -1072,6 +1159,8 @@ exec_nodes(struct cinfer_model *m, struct cinfer_err *e)
 		k.in = inp;
 		k.out = outp;
 		k.threads = m->threads;
+		k.const_mask = rn->const_mask;
+		k.state = &rn->state;
 		m->x.cur = rn;
 		if (rn->op->run(&k, e) != 0)
 			return -1;

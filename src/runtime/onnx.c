@@ -132,8 +132,8 @@ parse_value_info(struct ci_rd r, struct ci_value_info *v, struct cinfer_err *e)
 }
 
 /* ---- AttributeProto ------------------------------------------------------- */
-static void
-attr_clear(struct ci_attr *a)
+void
+ci_attr_clear(struct ci_attr *a)
 {
 	ci_free(a->name);
 	ci_free(a->s);
@@ -364,8 +364,8 @@ parse_attr(struct ci_rd r, const char *dir, int depth, struct ci_attr *a, struct
 }
 
 /* ---- NodeProto ------------------------------------------------------------- */
-static void
-node_clear(struct ci_node *n)
+void
+ci_node_clear(struct ci_node *n)
 {
 	ci_free(n->name);
 	ci_free(n->op_type);
@@ -377,7 +377,7 @@ node_clear(struct ci_node *n)
 		ci_free(n->outputs[i]);
 	ci_free(n->outputs);
 	for (size_t i = 0; n->attrs && i < n->n_attrs; i++)
-		attr_clear(&n->attrs[i]);
+		ci_attr_clear(&n->attrs[i]);
 	ci_free(n->attrs);
 	memset(n, 0, sizeof(*n));
 }
@@ -455,7 +455,7 @@ graph_clear(struct ci_graph *g)
 {
 	ci_free(g->name);
 	for (size_t i = 0; g->nodes && i < g->n_nodes; i++)
-		node_clear(&g->nodes[i]);
+		ci_node_clear(&g->nodes[i]);
 	ci_free(g->nodes);
 	for (size_t i = 0; g->inits && i < g->n_inits; i++)
 		ci_tensor_clear(&g->inits[i]);

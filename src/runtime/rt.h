@@ -147,6 +147,9 @@ CI_MUST_CHECK int ci_onnx_parse(const uint8_t *buf, size_t size, const char *dir
     struct ci_model_proto *m, struct cinfer_err *e);
 void ci_onnx_clear(struct ci_model_proto *m);
 const struct ci_attr *ci_node_attr(const struct ci_node *n, const char *name);
+/* Frees what a node or attribute holds and zeroes it (graph rewrites). */
+void ci_node_clear(struct ci_node *n);
+void ci_attr_clear(struct ci_attr *a);
 
 /* ---- executor context seen by operators ------------------------------------ */
 struct ci_exec;
@@ -158,7 +161,46 @@ struct ci_kctx {
 	struct ci_tensor **in;		/* NULL for an omitted input */
 	struct ci_tensor **out;		/* NULL for an omitted output */
 	int threads;
+	/* const_mask bit i: input i is a constant of the model (an initializer
+	 * or a folded Constant), the same on every run. Inputs past 31: 0. */
+	uint32_t const_mask;
+	struct ci_node_state *state;	/* this node's persistent state */
 };
+
+/* Input i is the same tensor on every run (safe to derive cached data from). */
+static inline int
+ci_in_const(const struct ci_kctx *k, size_t i)
+{
+	return i < 32 && (k->const_mask >> i & 1u) && k->in[i] != NULL;
+}
+
+/*
+ * Per-node state that outlives a run: packed weights, folded parameters.
+ * An op's prepare hook (struct ci_op) sets it once at load, where only the
+ * constant inputs are bound (the others are NULL); run reads it with
+ * ci_state_get. free_fn releases it when the model is freed (may be NULL).
+ * Setting it again frees the previous one.
+ */
+struct ci_node_state {
+	void *p;
+	void (*free_fn)(void *p);
+};
+static inline void *
+ci_state_get(const struct ci_kctx *k)
+{
+	return k->state ? k->state->p : NULL;
+}
+void ci_state_set(struct ci_kctx *k, void *p, void (*free_fn)(void *p));
+
+/*
+ * Data-parallel loop on the model's threads (cinfer_model_set_threads):
+ * fn(arg, lo, hi) is called on disjoint ranges that cover [0, n), each of
+ * at least grain items but the last, possibly concurrently; returns when
+ * all are done. Runs inline when the model has one thread or n <= grain.
+ * fn must not fail (check inputs first) and must not call ci_parallel.
+ */
+typedef void (*ci_par_fn)(void *arg, size_t lo, size_t hi);
+void ci_parallel(struct ci_kctx *k, size_t n, size_t grain, ci_par_fn fn, void *arg);
 /* Shapes output i and gives it a buffer from the arena. */
 int ci_out(struct ci_kctx *k, size_t i, int dtype, int ndim, const int64_t *dims,
     struct cinfer_err *e);
@@ -217,6 +259,7 @@ struct ci_op {
 	int min_opset;			/* oldest version handled */
 	ci_op_run_fn run;
 	ci_op_check_fn check;		/* optional, at load */
+	ci_op_run_fn prepare;		/* optional, once at load: see ci_state_set */
 };
 /* Input/output counts the ONNX spec allows (ops/arity.c, generated). */
 struct ci_formal {
@@ -266,6 +309,12 @@ int ci_matmul_shape(struct ci_kctx *k, const struct ci_tensor *a, const struct c
     int *nd, int64_t *dims, size_t *m, size_t *n, size_t *kk, struct cinfer_err *e);
 /* Copies element si of src to element di of dst converting types (Cast). */
 void ci_convert(void *dst, int ddt, const void *src, int sdt, size_t n);
+
+/*
+ * Whether kernels take their AVX2+FMA paths (files *_avx2.c): the CPU has
+ * both and no test forced the portable paths (ci_sgemm_path_set, sgemm.h).
+ */
+int ci_use_avx2(void);
 
 /* sgemm.c: C[m,n] = alpha * op(A) op(B) + beta * C, row major. */
 void ci_sgemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha,

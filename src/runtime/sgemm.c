@@ -131,6 +131,12 @@ ci_sgemm_path_get(void)
 	return cpu_has_avx2() ? CI_SGEMM_AVX2 : CI_SGEMM_PORTABLE;
 }
 
+int
+ci_use_avx2(void)
+{
+	return ci_sgemm_path_get() == CI_SGEMM_AVX2;
+}
+
 void
 ci_sgemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *a,
     size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc)

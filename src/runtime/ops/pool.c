@@ -140,7 +140,7 @@ run_maxunpool(struct ci_kctx *k, struct cinfer_err *e)
 {
 	struct ci_tensor *x = ci_in(k, 0), *ind = ci_in(k, 1), *os = ci_in(k, 2);
 	struct ci_spatial sp = { 0 };
-	int64_t dims[CI_RT_MAX_DIMS], def[CI_RT_MAX_DIMS];
+	int64_t dims[CI_RT_MAX_DIMS] = { 0 }, def[CI_RT_MAX_DIMS] = { 0 };
 	size_t es, dplane = 1, oplane = 1;
 
 	if (x == NULL || ind == NULL || ind->dtype != CI_DT_INT64 || ind->count != x->count ||

@@ -40,6 +40,7 @@ static int
 int_list(struct ci_kctx *k, const struct ci_tensor *t, int64_t *v, size_t max, size_t *n,
     struct cinfer_err *e)
 {
+	*n = 0;
 	if (!is_int_tensor(t) || t->ndim > 1)
 		return ci_op_fail(k, e, "expected a 1-D int tensor");
 	if (t->count > max)
