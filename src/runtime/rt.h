@@ -286,6 +286,15 @@ const struct ci_op *ci_op_at(size_t i);
 #define CI_OP_DEF(sym, opname, minv, runfn) \
 	const struct ci_op ci_op_##sym = { .name = opname, .domain = "", \
 	    .min_opset = (minv), .run = (runfn) }
+/* An ONNX op with a prepare hook (see ci_state_set). */
+#define CI_OP_DEF_PREP(sym, opname, minv, runfn, prepfn) \
+	const struct ci_op ci_op_##sym = { .name = opname, .domain = "", \
+	    .min_opset = (minv), .run = (runfn), .prepare = (prepfn) }
+/* An op of cinfer's internal domain "com.cinfer" (fused nodes made by the
+ * graph passes, graph.h); prepfn may be NULL. */
+#define CI_OP_DEF_INTERNAL(sym, opname, runfn, prepfn) \
+	const struct ci_op ci_op_##sym = { .name = opname, .domain = "com.cinfer", \
+	    .min_opset = 1, .run = (runfn), .prepare = (prepfn) }
 
 /* Common failure helpers for kernels. */
 #define CI_STAGE_OP "runtime.op"

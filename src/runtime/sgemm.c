@@ -14,6 +14,7 @@
  * Contract of every path: beta == 0 means C is not read (NaN or Inf in C do
  * not leak); alpha == 0 or k == 0 means A and B are not read.
  */
+#include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -145,4 +146,111 @@ ci_sgemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float 
 		ci_sgemm_avx2(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 	else
 		ci_sgemm_portable(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/* ---- packed operands and the fused epilogue ------------------------------------
+ * Reference versions: the packed copy is op(X) in plain row-major order and
+ * ci_sgemm_ex is ci_sgemm followed by the epilogue. */
+struct ci_sgemm_packed {
+	enum ci_sgemm_role role;
+	size_t rows, cols;	/* of op(X) */
+	float *data;		/* rows x cols, row-major */
+};
+
+struct ci_sgemm_packed *
+ci_sgemm_pack(enum ci_sgemm_role role, int trans, size_t rows, size_t cols, const float *x,
+    size_t ld)
+{
+	struct ci_sgemm_packed *p = ci_calloc(1, sizeof(*p));
+	size_t r = trans ? cols : rows, c = trans ? rows : cols;
+
+	if (p == NULL)
+		return NULL;
+	p->role = role;
+	p->rows = r;
+	p->cols = c;
+	p->data = ci_calloc(r * c + 1, sizeof(float));
+	if (p->data == NULL) {
+		ci_free(p);
+		return NULL;
+	}
+	for (size_t i = 0; i < r; i++)
+		for (size_t j = 0; j < c; j++)
+			p->data[i * c + j] = trans ? x[j * ld + i] : x[i * ld + j];
+	return p;
+}
+
+void
+ci_sgemm_packed_free(struct ci_sgemm_packed *p)
+{
+	if (p == NULL)
+		return;
+	ci_free(p->data);
+	ci_free(p);
+}
+
+size_t
+ci_sgemm_packed_size(const struct ci_sgemm_packed *p)
+{
+	return p ? p->rows * p->cols * sizeof(float) + sizeof(*p) : 0;
+}
+
+static float
+act(const struct ci_gemm_epi *ep, float v)
+{
+	switch (ep->act) {
+	case CI_ACT_NONE: return v;
+	case CI_ACT_RELU: return v > 0.0f ? v : 0.0f;
+	case CI_ACT_CLIP: return v < ep->a ? ep->a : v > ep->b ? ep->b : v;
+	case CI_ACT_LEAKY: return v >= 0.0f ? v : v * ep->a;
+	case CI_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+	case CI_ACT_HARDSIGMOID: {
+		float h = ep->a * v + ep->b;
+		return h < 0.0f ? 0.0f : h > 1.0f ? 1.0f : h;
+	}
+	case CI_ACT_HARDSWISH: {
+		float h = v / 6.0f + 0.5f;
+		return v * (h < 0.0f ? 0.0f : h > 1.0f ? 1.0f : h);
+	}
+	case CI_ACT_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+	}
+	return v;
+}
+
+void
+ci_gemm_epi_apply(const struct ci_gemm_epi *ep, size_t i0, size_t m, size_t j0, size_t n,
+    float *c, size_t ldc)
+{
+	if (ep == NULL || (ep->bias == NULL && ep->act == CI_ACT_NONE))
+		return;
+	for (size_t i = 0; i < m; i++) {
+		float *row = c + i * ldc;
+		for (size_t j = 0; j < n; j++) {
+			float v = row[j];
+			if (ep->bias)
+				v += ep->bias_per_row ? ep->bias[i0 + i] : ep->bias[j0 + j];
+			row[j] = act(ep, v);
+		}
+	}
+}
+
+void
+ci_sgemm_ex(struct ci_kctx *k, int ta, int tb, size_t m, size_t n, size_t kk, float alpha,
+    const float *a, size_t lda, const struct ci_sgemm_packed *pa, const float *b, size_t ldb,
+    const struct ci_sgemm_packed *pb, float beta, float *c, size_t ldc,
+    const struct ci_gemm_epi *epi)
+{
+	(void)k;
+	if (pa) {
+		a = pa->data;
+		ta = 0;
+		lda = pa->cols;
+	}
+	if (pb) {
+		b = pb->data;
+		tb = 0;
+		ldb = pb->cols;
+	}
+	ci_sgemm(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc);
+	ci_gemm_epi_apply(epi, 0, m, 0, n, c, ldc);
 }

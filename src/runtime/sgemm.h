@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "runtime/rt.h"
+
 /* Which implementation ci_sgemm uses. */
 enum ci_sgemm_path {
 	CI_SGEMM_AUTO = 0,	/* best one this CPU supports (the default) */
@@ -21,6 +23,44 @@ enum ci_sgemm_path {
 int ci_sgemm_path_set(enum ci_sgemm_path path);
 /* The path ci_sgemm takes now (never CI_SGEMM_AUTO). */
 enum ci_sgemm_path ci_sgemm_path_get(void);
+
+/*
+ * A constant GEMM operand packed once (at load, from an op's prepare hook)
+ * in the layout the current path wants. role: which operand it is; op(X)
+ * is X (rows x cols, leading dimension ld) or its transpose when trans.
+ * For CI_SGEMM_A op(X) is m x k, for CI_SGEMM_B it is k x n.
+ * NULL when out of memory.
+ */
+enum ci_sgemm_role { CI_SGEMM_A = 0, CI_SGEMM_B = 1 };
+struct ci_sgemm_packed;
+struct ci_sgemm_packed *ci_sgemm_pack(enum ci_sgemm_role role, int trans, size_t rows,
+    size_t cols, const float *x, size_t ld);
+void ci_sgemm_packed_free(struct ci_sgemm_packed *p);
+/* Bytes it holds (for RSS accounting in docs and tests). */
+size_t ci_sgemm_packed_size(const struct ci_sgemm_packed *p);
+
+/* Applied to each element of C after the product (fused, while C is hot). */
+enum ci_act { CI_ACT_NONE = 0, CI_ACT_RELU, CI_ACT_CLIP, CI_ACT_LEAKY, CI_ACT_SIGMOID,
+	CI_ACT_HARDSIGMOID, CI_ACT_HARDSWISH, CI_ACT_GELU };
+struct ci_gemm_epi {
+	const float *bias;	/* NULL: none */
+	int bias_per_row;	/* 1: bias[i] for row i (conv), 0: bias[j] for column j */
+	enum ci_act act;
+	float a, b;		/* CLIP: min, max; LEAKY: alpha; HARDSIGMOID: alpha, beta */
+};
+/* The epilogue on its own, over an m x n block of C (the reference). */
+void ci_gemm_epi_apply(const struct ci_gemm_epi *ep, size_t i0, size_t m, size_t j0, size_t n,
+    float *c, size_t ldc);
+
+/*
+ * C = epi(alpha * op(A) op(B) + beta * C), split over k's threads (k NULL:
+ * the caller's thread only). pa / pb, when not NULL, replace a / b (then
+ * ta / tb and lda / ldb are ignored: the packing fixed them). epi NULL: none.
+ */
+void ci_sgemm_ex(struct ci_kctx *k, int ta, int tb, size_t m, size_t n, size_t kk,
+    float alpha, const float *a, size_t lda, const struct ci_sgemm_packed *pa,
+    const float *b, size_t ldb, const struct ci_sgemm_packed *pb, float beta,
+    float *c, size_t ldc, const struct ci_gemm_epi *epi);
 
 /* The paths themselves, same contract as ci_sgemm. */
 void ci_sgemm_portable(int ta, int tb, size_t m, size_t n, size_t k, float alpha,
