@@ -36,7 +36,6 @@ struct ci_gindex {
 	char *names;		/* every name, NUL-separated copies */
 	struct ent *uses, *makes, *consts, *pinned, *inputs;
 	size_t n_uses, n_makes, n_consts, n_pinned, n_inputs;
-	unsigned long fresh;	/* counter for ci_g_add_const names */
 };
 
 static int
@@ -222,19 +221,43 @@ name_taken(const struct ci_gindex *ix, const char *name)
 /* The index of the pass that is running (for fresh names). */
 static _Thread_local struct ci_gindex *cur_ix;
 
+/*
+ * Whether name is used in g. In a pass, the index knows every name the file
+ * had, and names made here never collide with each other (the number after
+ * the last "#cinfer" is the count of initializers when it was made, which
+ * only grows); outside a pass (tests), everything is scanned.
+ */
+static int
+taken(const struct ci_graph *g, const char *name)
+{
+	if (cur_ix && cur_ix->g == g)
+		return name_taken(cur_ix, name);
+	for (size_t i = 0; i < g->n_inits; i++)
+		if (strcmp(g->inits[i].name, name) == 0)	/* public */
+			return 1;
+	for (size_t i = 0; i < g->n_inputs; i++)
+		if (strcmp(g->inputs[i].name, name) == 0)	/* public */
+			return 1;
+	for (size_t i = 0; i < g->n_nodes; i++)
+		for (size_t j = 0; g->nodes[i].op_type && j < g->nodes[i].n_out; j++)
+			if (strcmp(g->nodes[i].outputs[j], name) == 0)	/* public */
+				return 1;
+	return 0;
+}
+
 int
 ci_g_add_const(struct ci_graph *g, const char *hint, struct ci_tensor *t, const char **name_out,
     struct cinfer_err *e)
 {
 	struct ci_tensor *ni;
-	size_t len = strlen(hint) + 40;
+	size_t len = strlen(hint) + 40, fresh = g->n_inits;
 	char *name = ci_alloc(len);
 
 	if (name == NULL)
 		return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
 	do {
-		snprintf(name, len, "%s#cinfer%lu", hint, cur_ix ? cur_ix->fresh++ : 0ul);
-	} while (cur_ix && name_taken(cur_ix, name));
+		snprintf(name, len, "%s#cinfer%zu", hint, fresh++);
+	} while (taken(g, name));
 	ni = ci_realloc(g->inits, (g->n_inits + 1) * sizeof(*ni));
 	if (ni == NULL) {
 		ci_free(name);
