@@ -41,6 +41,8 @@ struct rt_value {
 	struct ci_tensor t;	/* const: borrowed from the proto (or owned) */
 	const struct ci_value_info *info;	/* declared (inputs) */
 	int producer;		/* node index in file order (load only); -1 none */
+	struct ci_tensor *src;	/* V_CONST from an initializer: the proto's tensor */
+	int need;		/* V_CONST, at load: readers that still want the data */
 	int outer;		/* V_OUTER: the value's id in the parent graph */
 };
 
@@ -448,9 +450,38 @@ static int build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer
  * see only those inputs (the others are NULL) and may keep derived data
  * (packed weights, folded parameters) with ci_state_set.
  */
+static void
+const_free(struct rt_value *v)
+{
+	if (v->t.owned)
+		ci_free(v->t.data);
+	else if (v->src && v->src->owned && v->src->data == v->t.data)
+		ci_free(v->src->data);
+	else
+		return;	/* borrowed from an attribute: stays */
+	if (v->src && v->src->data == v->t.data)
+		v->src->data = NULL;
+	v->t.data = NULL;
+	v->t.owned = 0;
+}
+
 static int
 prepare_nodes(struct cinfer_model *m, struct cinfer_err *e)
 {
+	/* who reads each constant (a subgraph's reads count as keeping it) */
+	for (size_t i = 0; i < m->n_vals; i++)
+		m->vals[i].need = m->vals[i].is_output ? 1 : 0;
+	for (size_t i = 0; i < m->n_nodes; i++) {
+		const struct rt_node *rn = &m->nodes[i];
+		for (size_t j = 0; j < rn->n->n_in; j++)
+			if (rn->in[j] >= 0)
+				m->vals[rn->in[j]].need++;
+		for (size_t j = 0; j < rn->n_implicit; j++)
+			m->vals[rn->implicit[j]].need++;
+	}
+	for (size_t i = 0; m->vals && i < m->n_vals; i++)
+		if (m->vals[i].kind == V_CONST && m->parent != NULL)
+			m->vals[i].need++;	/* subgraph constants: never dropped */
 	for (size_t i = 0; i < m->n_nodes; i++) {
 		struct rt_node *rn = &m->nodes[i];
 		const struct ci_node *n = rn->n;
@@ -481,8 +512,35 @@ prepare_nodes(struct cinfer_model *m, struct cinfer_err *e)
 		k.state = &rn->state;
 		if (rn->op->prepare(&k, e) != 0)
 			return -1;
+		/* constants this node no longer reads: freed once nobody does */
+		for (size_t j = 0; j < n->n_in && j < 32; j++) {
+			struct rt_value *v;
+			if (!(k.drop_mask >> j & 1u) || rn->in[j] < 0)
+				continue;
+			v = &m->vals[rn->in[j]];
+			if (v->kind == V_CONST && --v->need == 0)
+				const_free(v);
+		}
 	}
 	return 0;
+}
+
+size_t
+ci_model_const_bytes(const struct cinfer_model *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_vals; i++)
+		if (m->vals[i].kind == V_CONST && m->vals[i].t.data)
+			n += m->vals[i].t.count * ci_dt_size(m->vals[i].t.dtype);
+	return n;
+}
+
+void
+ci_const_drop(struct ci_kctx *k, size_t i)
+{
+	if (ci_in_const(k, i))
+		k->drop_mask |= 1u << i;
 }
 
 static const struct ci_formal *
@@ -671,6 +729,7 @@ build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e)
 	} while (0)
 	for (size_t i = 0; i < g->n_inits; i++) {
 		ADD_LOCAL(g->inits[i].name, V_CONST, -1);
+		m->vals[m->n_vals - 1].src = &g->inits[i];
 		m->vals[m->n_vals - 1].t = g->inits[i];
 		m->vals[m->n_vals - 1].t.owned = 0;
 		m->vals[m->n_vals - 1].t.name = NULL;

@@ -165,6 +165,7 @@ struct ci_kctx {
 	 * or a folded Constant), the same on every run. Inputs past 31: 0. */
 	uint32_t const_mask;
 	struct ci_node_state *state;	/* this node's persistent state */
+	uint32_t drop_mask;		/* prepare: ci_const_drop */
 };
 
 /* Input i is the same tensor on every run (safe to derive cached data from). */
@@ -191,6 +192,16 @@ ci_state_get(const struct ci_kctx *k)
 	return k->state ? k->state->p : NULL;
 }
 void ci_state_set(struct ci_kctx *k, void *p, void (*free_fn)(void *p));
+/*
+ * From a prepare hook: this node will never read constant input i's data
+ * again (its state holds what it needs, e.g. packed weights). When every
+ * reader of the constant said so, its data is freed at load, so packed
+ * weights replace the originals instead of doubling the memory. At run
+ * time the input is still bound, with its shape, but data NULL.
+ */
+void ci_const_drop(struct ci_kctx *k, size_t i);
+/* Bytes of constant data the main graph still holds (tests, docs). */
+size_t ci_model_const_bytes(const struct cinfer_model *m);
 
 /*
  * Data-parallel loop on the model's threads (cinfer_model_set_threads):
