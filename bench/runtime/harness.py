@@ -329,6 +329,31 @@ def main():
         v = [r["ratio"] for r in rows if "ratio" in r and r["threads"] == t]
         if v:
             log(f"  at {t} thread(s): {geomean(v):.2f} over {len(v)} rows")
+    # issue 9's targets, checked on this run
+    log("")
+    log("targets:")
+    over = [r for r in rows if r.get("ratio", 0) > 1.0]
+    log(f"  ratio <= 1.0 on every row: {'met' if not over and ratios else 'missed'}"
+        + "".join(f"\n    over: {r['model']} t{r['threads']} b{r['batch']} "
+                  f"{r['ratio']:.2f}" for r in over))
+    log(f"  geometric mean <= 0.85: "
+        f"{'n/a' if geo is None else ('met' if geo <= 0.85 else 'missed')}")
+    def find(model, threads, batch=1):
+        for r in rows:
+            if r["model"] == model and r["threads"] == threads and r["batch"] == batch:
+                return r
+        return None
+    for t in (1, 2):
+        f32, i8 = find("minilm-fp32", t), find("minilm-int8", t)
+        if f32 and i8 and f32["cinfer"] and i8["cinfer"]:
+            sp = f32["cinfer"] / i8["cinfer"]
+            log(f"  int8 encoder >= 2.5x faster than fp32 (t{t}): {sp:.2f}x, "
+                f"{'met' if sp >= 2.5 else 'missed'}")
+    rss = [r for r in rows if r["cinfer"] and r["ort"]]
+    worse = [r for r in rss if r["cinfer_rss_mb"] > r["ort_rss_mb"]]
+    log(f"  peak RSS <= ORT's: {len(rss) - len(worse)}/{len(rss)} rows"
+        + "".join(f"\n    over: {r['model']} t{r['threads']} b{r['batch']} "
+                  f"{r['cinfer_rss_mb']:.0f} vs {r['ort_rss_mb']:.0f} MB" for r in worse))
     for row in rows:
         for eng in ("cinfer", "ort"):
             if row[eng] is None:
