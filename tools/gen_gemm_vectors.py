@@ -108,6 +108,23 @@ def gemm_fuse():
     save(m, "gemm_fuse", {"X": X}, exp)
 
 
+def gemm_fuse_gelu():
+    """MatMul + Add + com.cinfer Gelu (what the transformer pass makes of the erf form)."""
+    X, W, b = rnd(2, 6, 40), rnd(40, 56), rnd(56)
+    y = X.astype(np.float64) @ W.astype(np.float64) + b
+    nodes = [
+        helper.make_node("MatMul", ["X", "W"], ["m"]),
+        helper.make_node("Add", ["m", "b"], ["a"]),
+        helper.make_node("Gelu", ["a"], ["Y"], domain="com.cinfer"),
+    ]
+    g = helper.make_graph(nodes, "gemm_fuse_gelu", [vi("X", [2, 6, 40])], [vi("Y", None)],
+                          [numpy_helper.from_array(W, "W"), numpy_helper.from_array(b, "b")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                            helper.make_opsetid("com.cinfer", 1)])
+    m.ir_version = 8
+    save(m, "gemm_fuse_gelu", {"X": X}, {"Y": gelu(y)})
+
+
 def fused_direct(name, act, wshape=(40, 24), bshape=(24,), extra=None):
     """A com.cinfer FusedMatMul written in the file."""
     X, W, b = rnd(3, 40), rnd(*wshape), rnd(*bshape)
@@ -130,6 +147,7 @@ def fused_direct(name, act, wshape=(40, 24), bshape=(24,), extra=None):
 if __name__ == "__main__":
     gemm_ops()
     gemm_fuse()
+    gemm_fuse_gelu()
     fused_direct("gemm_fused_gelu", "Gelu")
     fused_direct("gemm_fused_none", None)
     fused_direct("gemm_fused_badact", "Tanh")

@@ -5,6 +5,13 @@
  * column bias, a row bias and a full matrix, batch-1 GEMV, transA; on both
  * SGEMM paths, packed on one path and run on the other, at 1 and 2 threads
  * (the split must not change a single bit).
+ *
+ * The MatMul + Add (+ Relu | com.cinfer Gelu) fusion (pass_gemm.c): the
+ * fused model agrees with the plain one (ci_graph_optimize_enable(0)) and
+ * with numpy, the fusions counted are the ones expected (a MatMul whose
+ * output is a graph output is left alone), and com.cinfer FusedMatMul
+ * written in a file is checked like any op: unknown activation or
+ * attribute refused at load, wrong bias or W shapes refused at run.
  */
 #include <math.h>
 
@@ -12,6 +19,7 @@
 
 #include "cinfer/runtime.h"
 #include "runtime/graph.h"
+#include "runtime/pass_gemm.h"
 #include "runtime/rt.h"
 #include "runtime/sgemm.h"
 
@@ -159,11 +167,107 @@ test_gemm_ops(void **state)
 	check_model("gemm_ops");
 }
 
+static void
+test_fuse(void **state)
+{
+	struct cinfer_tensor o1[MAX_IO], o2[MAX_IO];
+	size_t n1, n2, before = ci_pass_gemm_fused();
+	struct cinfer_model *m;
+
+	(void)state;
+	/* fused: Relu absorbed, plain bias, bias as Add's first input; Y4 not */
+	m = load("gemm_fuse", CI_SGEMM_AUTO);
+	assert_int_equal(ci_pass_gemm_fused() - before, 3);
+	run(m, "gemm_fuse", 1, CI_SGEMM_AUTO, o1, &n1);
+	check_outputs(m, "gemm_fuse", o1, n1, 2e-5);
+	cinfer_model_free(m);
+	ci_graph_optimize_enable(0);
+	m = load("gemm_fuse", CI_SGEMM_AUTO);
+	ci_graph_optimize_enable(1);
+	assert_int_equal(ci_pass_gemm_fused() - before, 3);
+	run(m, "gemm_fuse", 1, CI_SGEMM_AUTO, o2, &n2);
+	check_outputs(m, "gemm_fuse", o2, n2, 2e-5);
+	assert_int_equal(n1, n2);
+	for (size_t i = 0; i < n1; i++) {
+		const float *x = o1[i].data, *y = o2[i].data;
+		assert_int_equal(o1[i].size, o2[i].size);
+		for (size_t j = 0; j < o1[i].size / sizeof(float); j++)
+			assert_true(fabs((double)x[j] - y[j]) <= 1e-5 * (1 + fabs(y[j])));
+	}
+	clear_all(o1, n1);
+	clear_all(o2, n2);
+	cinfer_model_free(m);
+	/* every path and thread count, fused */
+	check_model("gemm_fuse");
+	assert_int_equal(ci_alloc_live(), 0);
+}
+
+/* MatMul + Add + com.cinfer Gelu: one FusedMatMul with the GELU epilogue. */
+static void
+test_fuse_gelu(void **state)
+{
+	size_t before = ci_pass_gemm_fused();
+
+	(void)state;
+	check_model("gemm_fuse_gelu");
+	assert_true(ci_pass_gemm_fused() - before >= 1);
+}
+
+static void
+test_fused_direct(void **state)
+{
+	(void)state;
+	check_model("gemm_fused_gelu");
+	check_model("gemm_fused_none");
+}
+
+static void
+expect_load_fail(const char *model)
+{
+	char rel[256];
+	struct cinfer_model *m = NULL;
+	struct cinfer_err e = { 0 };
+
+	snprintf(rel, sizeof(rel), "%s.onnx", model);
+	assert_int_equal(cinfer_model_load(vec(rel), &m, &e), -1);
+	assert_null(m);
+	assert_code(e, CINFER_E_MALFORMED);
+}
+
+static void
+expect_run_fail(const char *model)
+{
+	struct cinfer_model *m = load(model, CI_SGEMM_AUTO);
+	struct cinfer_tensor in, out;
+	struct cinfer_err e = { 0 };
+
+	read_pb(model, "X", &in);
+	assert_int_equal(cinfer_model_run(m, &in, 1, &out, 1, &e), -1);
+	assert_code(e, CINFER_E_MALFORMED);
+	cinfer_tensor_clear(&in);
+	cinfer_model_free(m);
+}
+
+static void
+test_fused_bad(void **state)
+{
+	(void)state;
+	expect_load_fail("gemm_fused_badact");
+	expect_load_fail("gemm_fused_badattr");
+	expect_run_fail("gemm_fused_badbias");
+	expect_run_fail("gemm_fused_badw");
+	assert_int_equal(ci_alloc_live(), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gemm_ops),
+		cmocka_unit_test(test_fuse),
+		cmocka_unit_test(test_fuse_gelu),
+		cmocka_unit_test(test_fused_direct),
+		cmocka_unit_test(test_fused_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -380,5 +380,83 @@ run_gemm(struct ci_kctx *k, struct cinfer_err *e)
 	return 0;
 }
 
+/*
+ * com.cinfer FusedMatMul(A, W, bias), made by pass_gemm.c: MatMul(A, W) +
+ * bias[n] with an activation ("" | "Relu" | "Gelu", exact erf GELU) fused
+ * into the GEMM's epilogue. W is 2-D [k, n]; A is [..., k].
+ */
+static int
+fused_act(struct ci_kctx *k, enum ci_act *act, struct cinfer_err *e)
+{
+	const char *s = ci_attr_s(k->node, "activation", "");
+
+	for (size_t i = 0; i < k->node->n_attrs; i++)
+		if (strcmp(k->node->attrs[i].name, "activation") != 0)	/* public */
+			return ci_op_fail(k, e, "unknown attribute %.64s", k->node->attrs[i].name);
+	if (ci_node_attr(k->node, "activation") != NULL &&
+	    ci_node_attr(k->node, "activation")->type != CI_AT_STRING)
+		return ci_op_fail(k, e, "activation must be a string");
+	if (strcmp(s, "") == 0)	/* public */
+		*act = CI_ACT_NONE;
+	else if (strcmp(s, "Relu") == 0)	/* public */
+		*act = CI_ACT_RELU;
+	else if (strcmp(s, "Gelu") == 0)	/* public */
+		*act = CI_ACT_GELU;
+	else
+		return ci_op_fail(k, e, "activation %.32s not supported", s);
+	if (k->n_in != 3 || k->n_out != 1)
+		return ci_op_fail(k, e, "takes 3 inputs (A, W, bias) and 1 output");
+	return 0;
+}
+
+static int
+prepare_fused(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct mm_state *st;
+	enum ci_act act;
+
+	if (fused_act(k, &act, e) != 0)
+		return -1;
+	if (prepare_b(k, 0, &st, e) != 0)
+		return -1;
+	if (st)
+		ci_state_set(k, st, mm_state_free);
+	return 0;
+}
+
+static int
+run_fused(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *a = ci_in(k, 0), *w = ci_in(k, 1), *bias = ci_in(k, 2);
+	struct ci_gemm_epi epi = { 0 };
+	const struct mm_state *st;
+	int nd;
+	int64_t dims[CI_RT_MAX_DIMS];
+	size_t m, n, kk;
+
+	if (fused_act(k, &epi.act, e) != 0)
+		return -1;
+	if (a == NULL || w == NULL || bias == NULL)
+		return ci_op_fail(k, e, "missing input");
+	if (a->dtype != CI_DT_FLOAT || w->dtype != CI_DT_FLOAT || bias->dtype != CI_DT_FLOAT)
+		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "FusedMatMul: only float");
+	if (w->ndim != 2 || a->ndim < 1)
+		return ci_op_fail(k, e, "W must be a matrix, A at least a vector");
+	if (ci_matmul_shape(k, a, w, &nd, dims, &m, &n, &kk, e) != 0)
+		return -1;
+	if (bias->ndim != 1 || (size_t)bias->dims[0] != n)
+		return ci_op_fail(k, e, "bias must be [%zu]", n);
+	if (ci_out(k, 0, CI_DT_FLOAT, nd, dims, e) != 0)
+		return -1;
+	if (k->out[0]->count == 0)
+		return 0;
+	st = packed_b(k, w, 0);
+	epi.bias = bias->data;
+	ci_sgemm_ex(k, 0, 0, k->out[0]->count / n, n, kk, 1.0f, a->data, kk, NULL,
+	    st ? NULL : w->data, n, st ? st->pb : NULL, 0.0f, k->out[0]->data, n, &epi);
+	return 0;
+}
+
 CI_OP_DEF_PREP(Gemm, "Gemm", 1, run_gemm, prepare_gemm);
+CI_OP_DEF_INTERNAL(FusedMatMul, "FusedMatMul", run_fused, prepare_fused);
 CI_OP_DEF_PREP(MatMul, "MatMul", 1, run_matmul, prepare_matmul);
