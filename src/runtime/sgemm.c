@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "runtime/parallel.h"
 #include "runtime/rt.h"
 #include "runtime/sgemm.h"
 
@@ -336,42 +337,62 @@ ex_part(void *arg, size_t lo, size_t hi)
 		ci_sgemm_portable_block(g, i0, i1, j0, j1);
 }
 
+/* ci_sgemm_ex on k's threads, or pool's when k is NULL. */
+static void
+sgemm_ex(struct ci_kctx *k, struct ci_pool *pool, const struct ci_gemm_job *g)
+{
+	struct ex_split s = { .g = g, .avx2 = ci_use_avx2() };
+	size_t threads = 1, units, nthr, work;
+	size_t tiles_m = (g->m + MR - 1) / MR, tiles_n = (g->n + NR - 1) / NR;
+
+	if (g->m == 0 || g->n == 0)
+		return;
+	if (k != NULL && k->threads > 1)
+		threads = (size_t)k->threads;
+	else if (k == NULL && pool != NULL)
+		threads = (size_t)ci_pool_threads(pool);
+	/* small m is bound by reading B, several times slower per multiply-add */
+	work = (g->m < 8 ? 8 : g->m) * g->n;
+	work = g->k != 0 && work > SIZE_MAX / g->k ? SIZE_MAX : work * (g->k ? g->k : 1);
+	nthr = work / MIN_WORK_PER_THREAD;
+	if (nthr > threads)
+		nthr = threads;
+	/* columns when there are enough (B is packed or read once per thread) */
+	s.by_rows = tiles_n < 2 * nthr && tiles_m > tiles_n;
+	units = s.by_rows ? tiles_m : tiles_n;
+	if (units < nthr)
+		nthr = units;
+	if (nthr < 2)
+		ex_part(&s, 0, units);
+	else if (k != NULL)
+		ci_parallel(k, units, units / nthr, ex_part, &s);
+	else
+		ci_pool_run(pool, units, units / nthr, ex_part, &s);
+}
+
+#define JOB struct ci_gemm_job g = { .ta = ta, .tb = tb, .m = m, .n = n, .k = kk, \
+	.alpha = alpha, .beta = beta, .a = a, .lda = lda, .pa = pa, .b = b, .ldb = ldb, .pb = pb, \
+	.c = c, .ldc = ldc, \
+	.epi = epi && (epi->bias != NULL || epi->act != CI_ACT_NONE) ? epi : NULL }
+
 void
 ci_sgemm_ex(struct ci_kctx *k, int ta, int tb, size_t m, size_t n, size_t kk, float alpha,
     const float *a, size_t lda, const struct ci_sgemm_packed *pa, const float *b, size_t ldb,
     const struct ci_sgemm_packed *pb, float beta, float *c, size_t ldc,
     const struct ci_gemm_epi *epi)
 {
-	struct ci_gemm_job g = { .ta = ta, .tb = tb, .m = m, .n = n, .k = kk, .alpha = alpha,
-		.beta = beta, .a = a, .lda = lda, .pa = pa, .b = b, .ldb = ldb, .pb = pb, .c = c,
-		.ldc = ldc };
-	struct ex_split s = { .g = &g, .avx2 = ci_use_avx2() };
-	size_t threads = k != NULL && k->threads > 1 ? (size_t)k->threads : 1;
-	size_t tiles_m = (m + MR - 1) / MR, tiles_n = (n + NR - 1) / NR, units, nthr;
-	size_t work;
+	JOB;
 
-	if (epi && (epi->bias != NULL || epi->act != CI_ACT_NONE))
-		g.epi = epi;
-	if (m == 0 || n == 0)
-		return;
-	/* small m is bound by reading B, several times slower per multiply-add */
-	work = (m < 8 ? 8 : m) * n;
-	work = kk != 0 && work > SIZE_MAX / kk ? SIZE_MAX : work * (kk ? kk : 1);
-	nthr = work / MIN_WORK_PER_THREAD;
-	if (nthr > threads)
-		nthr = threads;
-	if (nthr < 2) {
-		ex_part(&s, 0, s.by_rows ? tiles_m : tiles_n);
-		return;
-	}
-	/* columns when there are enough (B is packed or read once per thread) */
-	s.by_rows = tiles_n < 2 * nthr && tiles_m > tiles_n;
-	units = s.by_rows ? tiles_m : tiles_n;
-	if (units < nthr)
-		nthr = units;
-	if (nthr < 2) {
-		ex_part(&s, 0, units);
-		return;
-	}
-	ci_parallel(k, units, units / nthr, ex_part, &s);
+	sgemm_ex(k, NULL, &g);
+}
+
+void
+ci_sgemm_ex_pool(struct ci_pool *pool, int ta, int tb, size_t m, size_t n, size_t kk,
+    float alpha, const float *a, size_t lda, const struct ci_sgemm_packed *pa,
+    const float *b, size_t ldb, const struct ci_sgemm_packed *pb, float beta, float *c,
+    size_t ldc, const struct ci_gemm_epi *epi)
+{
+	JOB;
+
+	sgemm_ex(NULL, pool, &g);
 }

@@ -110,6 +110,14 @@ void ci_sgemm_portable_block(const struct ci_gemm_job *g, size_t i0, size_t i1, 
 /* The activation of ep on one value (the scalar reference). */
 float ci_gemm_act(const struct ci_gemm_epi *ep, float v);
 
+/* ci_sgemm_ex on pool's threads rather than a model's (benchmarks, tests);
+ * pool NULL: the caller's thread only. */
+struct ci_pool;
+void ci_sgemm_ex_pool(struct ci_pool *pool, int ta, int tb, size_t m, size_t n, size_t kk,
+    float alpha, const float *a, size_t lda, const struct ci_sgemm_packed *pa,
+    const float *b, size_t ldb, const struct ci_sgemm_packed *pb, float beta,
+    float *c, size_t ldc, const struct ci_gemm_epi *epi);
+
 /* The paths themselves, same contract as ci_sgemm. */
 void ci_sgemm_portable(int ta, int tb, size_t m, size_t n, size_t k, float alpha,
     const float *a, size_t lda, const float *b, size_t ldb, float beta,
