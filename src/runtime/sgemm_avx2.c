@@ -40,6 +40,41 @@ min_sz(size_t x, size_t y)
 	return x < y ? x : y;
 }
 
+/*
+ * dst[q * MR + r] = src[r * lds + q] for 6 rows of 8 (A into a panel): an
+ * 8x8 transpose with two zero rows; each column is stored 8 wide (its last
+ * two floats are overwritten by the next column), the last one masked.
+ */
+static inline void
+tr6x8(const float *src, size_t lds, float *dst)
+{
+	__m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds);
+	__m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
+	__m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
+	__m256 z = _mm256_setzero_ps();
+	__m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+	__m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+	__m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+	__m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+	__m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+	__m256 u4 = _mm256_shuffle_ps(t4, z, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u5 = _mm256_shuffle_ps(t4, z, _MM_SHUFFLE(3, 2, 3, 2));
+	__m256 u6 = _mm256_shuffle_ps(t5, z, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u7 = _mm256_shuffle_ps(t5, z, _MM_SHUFFLE(3, 2, 3, 2));
+	__m256i last = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+
+	_mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+	_mm256_storeu_ps(dst + MR, _mm256_permute2f128_ps(u1, u5, 0x20));
+	_mm256_storeu_ps(dst + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
+	_mm256_storeu_ps(dst + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
+	_mm256_storeu_ps(dst + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
+	_mm256_storeu_ps(dst + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
+	_mm256_storeu_ps(dst + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
+	_mm256_maskstore_ps(dst + 7 * MR, last, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
 /* apack = op(A)[i0:i0+mc, p0:p0+kc] as MR-tall panels, each kc steps of MR floats. */
 static void
 pack_a(int ta, const float *a, size_t lda, size_t i0, size_t mc, size_t p0, size_t kc)
@@ -59,7 +94,10 @@ pack_a(int ta, const float *a, size_t lda, size_t i0, size_t mc, size_t p0, size
 			}
 		} else if (mr == MR) {
 			const float *s0 = a + (i0 + ir) * lda + p0;
-			for (size_t p = 0; p < kc; p++) {
+			size_t p = 0;
+			for (; p + 8 <= kc; p += 8)
+				tr6x8(s0 + p, lda, dst + p * MR);
+			for (; p < kc; p++) {
 				dst[p * MR + 0] = s0[p];
 				dst[p * MR + 1] = s0[lda + p];
 				dst[p * MR + 2] = s0[2 * lda + p];
