@@ -6,12 +6,15 @@
  * column, every activation). A model packed on one path runs on the other
  * (one layout). The vector GELU's erf approximation is checked against
  * erff over a dense range. Elements of C outside the view are never written.
+ * Split over pools of 2 and 3 threads (by columns, by rows, a batch-1 GEMV
+ * big enough to split), the result is bit-identical to one thread's.
  */
 #include <float.h>
 #include <math.h>
 
 #include "testutil.h"
 
+#include "runtime/parallel.h"
 #include "runtime/rt.h"
 #include "runtime/sgemm.h"
 
@@ -267,6 +270,66 @@ test_gelu_accuracy(void **state)
 		fail_msg("GELU max abs error %.3g", worst);
 }
 
+/* ci_sgemm_ex_pool on 2 and 3 threads against the caller alone: same bits. */
+static void
+check_split(size_t m, size_t n, size_t k, int packa, int packb, int path)
+{
+	size_t asz = m * k, bsz = k * n, csz = m * n;
+	float *a = malloc(asz * sizeof(float)), *b = malloc(bsz * sizeof(float));
+	float *c1 = malloc(csz * sizeof(float)), *c2 = malloc(csz * sizeof(float));
+	float bias[4096];
+	struct ci_gemm_epi ep = { .bias = bias, .act = CI_ACT_GELU };
+	struct ci_sgemm_packed *pa, *pb;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c1);
+	assert_non_null(c2);
+	assert_true(n <= 4096);
+	for (size_t i = 0; i < asz; i++)
+		a[i] = rndf();
+	for (size_t i = 0; i < bsz; i++)
+		b[i] = rndf();
+	for (size_t i = 0; i < n; i++)
+		bias[i] = rndf();
+	assert_int_equal(ci_sgemm_path_set(path), 0);
+	pa = packa ? ci_sgemm_pack(CI_SGEMM_A, 0, m, k, a, k) : NULL;
+	pb = packb ? ci_sgemm_pack(CI_SGEMM_B, 0, k, n, b, n) : NULL;
+	ci_sgemm_ex_pool(NULL, 0, 0, m, n, k, 1.0f, a, k, pa, b, n, pb, 0.0f, c1, n, &ep);
+	for (int threads = 2; threads <= 3; threads++) {
+		struct ci_pool *pool = ci_pool_new(threads);
+		assert_non_null(pool);
+		for (int r = 0; r < 3; r++) {
+			memset(c2, 0, csz * sizeof(float));
+			ci_sgemm_ex_pool(pool, 0, 0, m, n, k, 1.0f, a, k, pa, b, n, pb, 0.0f, c2, n, &ep);
+			assert_memory_equal(c1, c2, csz * sizeof(float));
+		}
+		ci_pool_free(pool);
+	}
+	assert_int_equal(ci_sgemm_path_set(CI_SGEMM_AUTO), 0);
+	ci_sgemm_packed_free(pa);
+	ci_sgemm_packed_free(pb);
+	free(a);
+	free(b);
+	free(c1);
+	free(c2);
+}
+
+static void
+test_split(void **state)
+{
+	int paths[2] = { CI_SGEMM_PORTABLE, CI_SGEMM_AVX2 };
+
+	(void)state;
+	for (int p = cpu_avx2() ? 1 : 0; p >= 0; p--) {
+		check_split(128, 389, 131, 0, 1, paths[p]);	/* by columns, packed B */
+		check_split(133, 389, 131, 1, 0, paths[p]);	/* packed A */
+		check_split(700, 20, 100, 0, 0, paths[p]);	/* by rows */
+		check_split(1, 2050, 600, 0, 1, paths[p]);	/* batch-1 GEMV, 1.2 M weights */
+		check_split(3, 2050, 600, 0, 0, paths[p]);
+	}
+}
+
 int
 main(void)
 {
@@ -277,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_epi_avx2),
 		cmocka_unit_test(test_epi_portable),
 		cmocka_unit_test(test_gelu_accuracy),
+		cmocka_unit_test(test_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
