@@ -12,9 +12,17 @@
  * over, finds the ticket moved on and claims nothing. The caller waits for
  * the chunks to be done (not for every worker to show up), so a descheduled
  * worker on a busy machine holds up nothing it has not claimed.
+ *
+ * On a busy machine the scheduler tends to leave a woken worker on the
+ * caller's CPU (the other CPUs look no less loaded), where the two only
+ * take turns. A worker that finds itself on the caller's CPU at the start
+ * of a run therefore moves itself off it (its affinity becomes the
+ * process's CPUs minus that one; it is widened again the same way if the
+ * caller moves), so the two can run at the same time.
  */
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -46,6 +54,9 @@ struct ci_pool {
 	_Atomic(void *) arg;
 	atomic_size_t n, chunk, n_chunks;
 	atomic_size_t done;		/* chunks finished in the current run */
+	atomic_int caller_cpu;		/* where the caller published the run, -1 unknown */
+	cpu_set_t allowed;		/* the CPUs the process may use, at creation */
+	int n_allowed;
 	uint32_t run;			/* caller only */
 };
 
@@ -120,16 +131,34 @@ wait_run(struct ci_pool *p, uint32_t seen)
 	return r;
 }
 
+/* Moves the calling worker off the caller's CPU if it is on it. */
+static void
+leave_caller_cpu(struct ci_pool *p, int *avoided)
+{
+	int caller = atomic_load_explicit(&p->caller_cpu, memory_order_relaxed);
+	cpu_set_t set;
+
+	if (caller < 0 || caller == *avoided || p->n_allowed < 2 || sched_getcpu() != caller ||
+	    !CPU_ISSET(caller, &p->allowed))
+		return;
+	memcpy(&set, &p->allowed, sizeof(set));
+	CPU_CLR(caller, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0)
+		*avoided = caller;
+}
+
 static void *
 worker(void *arg)
 {
 	struct ci_pool *p = arg;
 	uint32_t seen = 0;
+	int avoided = -1;
 
 	for (;;) {
 		seen = wait_run(p, seen);
 		if (atomic_load(&p->quit))
 			break;
+		leave_caller_cpu(p, &avoided);
 		work(p, seen);
 	}
 	return NULL;
@@ -146,6 +175,9 @@ ci_pool_new(int threads)
 	if (p == NULL)
 		return NULL;
 	p->threads = threads;
+	atomic_store(&p->caller_cpu, -1);
+	if (sched_getaffinity(0, sizeof(p->allowed), &p->allowed) == 0)
+		p->n_allowed = CPU_COUNT(&p->allowed);
 	if (pthread_mutex_init(&p->mu, NULL) != 0) {
 		ci_free(p);
 		return NULL;
@@ -212,6 +244,7 @@ ci_pool_run(struct ci_pool *p, size_t n, size_t grain, ci_par_fn fn, void *arg)
 	atomic_store_explicit(&p->chunk, chunk, memory_order_relaxed);
 	atomic_store_explicit(&p->n_chunks, n_chunks, memory_order_relaxed);
 	atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->caller_cpu, sched_getcpu(), memory_order_relaxed);
 	p->run++;
 	atomic_store(&p->ticket, (uint64_t)p->run << 32);	/* seq_cst: publishes */
 	if (atomic_load(&p->sleepers) > 0) {
