@@ -60,6 +60,10 @@ struct ci_pool {
 	uint32_t run;			/* caller only */
 };
 
+/* Set while this thread runs chunks of a run: a nested ci_pool_run (a
+ * kernel calling ci_parallel from its callback) then runs inline. */
+static _Thread_local int in_run;
+
 static uint64_t
 now_ns(void)
 {
@@ -97,7 +101,9 @@ work(struct ci_pool *p, uint32_t run)
 			continue;
 		lo = c * chunk;
 		hi = lo + chunk < n ? lo + chunk : n;
+		in_run = 1;
 		fn(arg, lo, hi);
+		in_run = 0;
 		atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
 		t = atomic_load_explicit(&p->ticket, memory_order_acquire);
 	}
@@ -230,7 +236,7 @@ ci_pool_run(struct ci_pool *p, size_t n, size_t grain, ci_par_fn fn, void *arg)
 	chunks = n / grain;
 	if (chunks > (size_t)p->threads)
 		chunks = (size_t)p->threads;
-	if (chunks < 2 || p->started == 0) {
+	if (chunks < 2 || p->started == 0 || in_run) {
 		fn(arg, 0, n);
 		return;
 	}

@@ -57,8 +57,8 @@ void ci_gemm_epi_apply(const struct ci_gemm_epi *ep, size_t i0, size_t m, size_t
  * the caller's thread only). pa / pb, when not NULL, replace a / b (then
  * ta / tb and lda / ldb are ignored: the packing fixed them). epi NULL: none.
  * It splits over threads (ci_parallel) only when each gets at least 2^19
- * multiply-adds (rows < 6: 2^19 weights); inside a ci_parallel callback
- * pass k = NULL (ci_parallel does not nest).
+ * multiply-adds (rows < 6: 2^19 weights); called from inside a
+ * ci_parallel callback it runs on that thread only (the pool does not nest).
  */
 void ci_sgemm_ex(struct ci_kctx *k, int ta, int tb, size_t m, size_t n, size_t kk,
     float alpha, const float *a, size_t lda, const struct ci_sgemm_packed *pa,

@@ -5,7 +5,8 @@
  * another (workers spinning) and after a pause (workers asleep on the
  * condition variable); pools freed while busy-idle, asleep, and right after
  * starting; the inline paths (one chunk, no pool, ci_parallel on a context
- * without a model) run on the caller's thread in one call.
+ * without a model) run on the caller's thread in one call; a run started
+ * from inside a chunk (nested) runs inline and covers its range.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -122,6 +123,42 @@ test_inline(void **state)
 	assert_int_equal(ci_alloc_live(), 0);
 }
 
+static struct ci_pool *nest_pool;
+static atomic_int nest_hits[64 * 64];
+
+static void
+nest_inner(void *arg, size_t lo, size_t hi)
+{
+	size_t row = *(size_t *)arg;
+
+	for (size_t i = lo; i < hi; i++)
+		atomic_fetch_add(&nest_hits[row * 64 + i], 1);
+}
+
+static void
+nest_outer(void *arg, size_t lo, size_t hi)
+{
+	(void)arg;
+	for (size_t r = lo; r < hi; r++)
+		ci_pool_run(nest_pool, 64, 1, nest_inner, &r);
+}
+
+static void
+test_nested(void **state)
+{
+	(void)state;
+	nest_pool = ci_pool_new(3);
+	assert_non_null(nest_pool);
+	for (int rep = 0; rep < 50; rep++) {
+		memset(nest_hits, 0, sizeof(nest_hits));
+		ci_pool_run(nest_pool, 64, 1, nest_outer, NULL);
+		for (size_t i = 0; i < 64 * 64; i++)
+			assert_int_equal(atomic_load(&nest_hits[i]), 1);
+	}
+	ci_pool_free(nest_pool);
+	assert_int_equal(ci_alloc_live(), 0);
+}
+
 /* Freed right after starting, while spinning, and while asleep. */
 static void
 test_free_idle(void **state)
@@ -149,6 +186,7 @@ main(void)
 		cmocka_unit_test(test_cover),
 		cmocka_unit_test(test_inline),
 		cmocka_unit_test(test_free_idle),
+		cmocka_unit_test(test_nested),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
