@@ -18,6 +18,11 @@
  * GFLOP/s of the median and of the best run, and the best run against the
  * peak (both best-case figures, as the machine may be shared); 2 * M * N *
  * K flops per run.
+ *
+ * Two more columns per shape: "packed" is ci_sgemm_ex with B packed
+ * beforehand (ci_sgemm_pack, as MatMul/Gemm weights are at load), 1
+ * thread; "2 thr" is the same on a pool of 2 threads (ci_sgemm_ex_pool,
+ * what cinfer_model_set_threads(m, 2) gives), with its speedup over packed.
  */
 #include <immintrin.h>
 #include <stdint.h>
@@ -26,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "runtime/parallel.h"
 #include "runtime/rt.h"
 #include "runtime/sgemm.h"
 
@@ -165,30 +171,71 @@ rnd(size_t n, uint32_t *s)
 	return p;
 }
 
+static struct ci_pool *pool2;
+
+/* One call: mode 0 ci_sgemm, 1 ci_sgemm_ex with packed B, 2 the same on pool2. */
+static void
+call(int mode, int tb, size_t m, size_t n, size_t k, const float *a, const float *b,
+    size_t ldb, const struct ci_sgemm_packed *pb, float *c)
+{
+	if (mode == 0)
+		ci_sgemm(0, tb, m, n, k, 1.0f, a, k, b, ldb, 0.0f, c, n);
+	else
+		ci_sgemm_ex_pool(mode == 2 ? pool2 : NULL, 0, tb, m, n, k, 1.0f, a, k, NULL, NULL,
+		    ldb, pb, 0.0f, c, n, NULL);
+}
+
+/* Median and best ms over about secs of runs. */
+static void
+time_mode(int mode, int tb, size_t m, size_t n, size_t k, const float *a, const float *b,
+    size_t ldb, const struct ci_sgemm_packed *pb, float *c, double secs, double *med,
+    double *best, int *nruns)
+{
+	static double ms[1000];
+	double t0;
+	int runs = 0;
+
+	call(mode, tb, m, n, k, a, b, ldb, pb, c);	/* warm-up */
+	t0 = now_s();
+	while (runs < 1000 && (runs < 2 || now_s() - t0 < secs)) {
+		double t = now_s();
+		call(mode, tb, m, n, k, a, b, ldb, pb, c);
+		ms[runs++] = (now_s() - t) * 1e3;
+	}
+	qsort(ms, (size_t)runs, sizeof(ms[0]), cmp_double);
+	*med = runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
+	*best = ms[0];
+	*nruns = runs;
+}
+
 static void
 run_shape_t(const char *label, int tb, size_t m, size_t n, size_t k, double secs, double peak)
 {
 	uint32_t seed = 7;
 	float *a = rnd(m * k, &seed), *b = rnd(k * n, &seed), *c = rnd(m * n, &seed);
-	double ms[1000], t0;
-	int runs = 0;
-
 	size_t ldb = tb ? k : n;
+	struct ci_sgemm_packed *pb = ci_sgemm_pack(CI_SGEMM_B, tb, tb ? n : k, tb ? k : n, b, ldb);
+	double flop = 2.0 * (double)m * (double)n * (double)k;
+	double med, best, pmed, pbest, tmed, tbest;
+	int runs, pruns, truns;
 
-	ci_sgemm(0, tb, m, n, k, 1.0f, a, k, b, ldb, 0.0f, c, n);	/* warm-up */
-	t0 = now_s();
-	while (runs < 1000 && (runs < 2 || now_s() - t0 < secs)) {
-		double t = now_s();
-		ci_sgemm(0, tb, m, n, k, 1.0f, a, k, b, ldb, 0.0f, c, n);
-		ms[runs++] = (now_s() - t) * 1e3;
+	if (pb == NULL) {
+		fprintf(stderr, "sgemm: out of memory\n");
+		exit(1);
 	}
-	qsort(ms, (size_t)runs, sizeof(ms[0]), cmp_double);
-	double med = runs % 2 ? ms[runs / 2] : (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
-	double g = 2.0 * (double)m * (double)n * (double)k / (med / 1e3) / 1e9;
-	double gbest = 2.0 * (double)m * (double)n * (double)k / (ms[0] / 1e3) / 1e9;
-	printf("| %-22s | %5zu | %5zu | %5zu | %9.3f | %7.1f | %7.1f | %5.1f%% | %5.1f%% | %4d |\n",
-	    label, m, n, k, med, g, gbest, 100.0 * gbest / peak, 100.0 * gbest / NOMINAL_PEAK, runs);
+	time_mode(0, tb, m, n, k, a, b, ldb, pb, c, secs, &med, &best, &runs);
+	time_mode(1, tb, m, n, k, a, b, ldb, pb, c, secs, &pmed, &pbest, &pruns);
+	if (pool2)
+		time_mode(2, tb, m, n, k, a, b, ldb, pb, c, secs, &tmed, &tbest, &truns);
+	else
+		tmed = tbest = pbest;
+	printf("| %-22s | %5zu | %5zu | %5zu | %9.3f | %7.1f | %7.1f | %5.1f%% | %5.1f%% | %4d "
+	    "| %7.1f | %5.1f%% | %7.1f | %4.2fx |\n", label, m, n, k, med, flop / (med / 1e3) / 1e9,
+	    flop / (best / 1e3) / 1e9, 100.0 * flop / (best / 1e3) / 1e9 / peak,
+	    100.0 * flop / (best / 1e3) / 1e9 / NOMINAL_PEAK, runs, flop / (pbest / 1e3) / 1e9,
+	    100.0 * flop / (pbest / 1e3) / 1e9 / peak, flop / (tbest / 1e3) / 1e9, pbest / tbest);
 	fflush(stdout);
+	ci_sgemm_packed_free(pb);
 	free(a);
 	free(b);
 	free(c);
@@ -213,15 +260,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	pool2 = ci_pool_new(2);
 	printf("FMA peak (1 core, %s, measured): %.1f GFLOP/s; nominal (issue 9): %.0f GFLOP/s\n",
 	    isa, peak, NOMINAL_PEAK);
 	printf("ci_sgemm path: %s\n", ci_sgemm_path_get() == CI_SGEMM_AVX2 ? "AVX2+FMA packed" :
 	    "portable C");
 	printf("ci_sgemm, 1 thread, row major, no transposes unless tB; GFLOP/s of the median and of the "
-	    "best run; %% of peak from the best run (peak is a best-case figure too)\n\n");
-	printf("| %-22s | %5s | %5s | %5s | %9s | %7s | %7s | %6s | %6s | %4s |\n", "shape", "M",
-	    "N", "K", "median ms", "GFLOP/s", "best", "% peak", "% 210", "runs");
-	printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	    "best run; %% of peak from the best run (peak is a best-case figure too); packed: B "
+	    "packed beforehand, best run; 2 thr: packed on 2 threads, best run, speedup\n\n");
+	printf("| %-22s | %5s | %5s | %5s | %9s | %7s | %7s | %6s | %6s | %4s | %7s | %6s | %7s | "
+	    "%5s |\n", "shape", "M", "N", "K", "median ms", "GFLOP/s", "best", "% peak", "% 210",
+	    "runs", "packed", "% peak", "2 thr", "x");
+	printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t s = 256; s <= 2048; s *= 2) {
 		char label[32];
 		snprintf(label, sizeof(label), "square %zu", s);
@@ -236,5 +286,6 @@ main(int argc, char **argv)
 	run_shape("MiniLM attn PV", 128, 32, 128, secs, peak);
 	run_shape("MLP b1 784->512", 1, 512, 784, secs, peak);
 	run_shape_t("MLP b1 784->512 tB", 1, 1, 512, 784, secs, peak);
+	ci_pool_free(pool2);
 	return 0;
 }

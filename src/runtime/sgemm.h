@@ -56,8 +56,67 @@ void ci_gemm_epi_apply(const struct ci_gemm_epi *ep, size_t i0, size_t m, size_t
  * C = epi(alpha * op(A) op(B) + beta * C), split over k's threads (k NULL:
  * the caller's thread only). pa / pb, when not NULL, replace a / b (then
  * ta / tb and lda / ldb are ignored: the packing fixed them). epi NULL: none.
+ * It splits over threads (ci_parallel) only when each gets at least 2^19
+ * multiply-adds (rows < 6: 2^19 weights); called from inside a
+ * ci_parallel callback it runs on that thread only (the pool does not nest).
  */
 void ci_sgemm_ex(struct ci_kctx *k, int ta, int tb, size_t m, size_t n, size_t kk,
+    float alpha, const float *a, size_t lda, const struct ci_sgemm_packed *pa,
+    const float *b, size_t ldb, const struct ci_sgemm_packed *pb, float beta,
+    float *c, size_t ldc, const struct ci_gemm_epi *epi);
+
+/*
+ * ---- internals shared by sgemm.c and sgemm_avx2.c ----
+ *
+ * A packed operand keeps op(X) in the micro-kernel's panel layout over the
+ * whole depth k, so any KC x NC (MC x KC) block of it is a set of panel
+ * slices and a run never repacks it:
+ *   B (k x n): ceil(n / NR) panels of NR columns; element (p, j) at
+ *     data[(j / NR) * NR * k + p * NR + j % NR];
+ *   A (m x k): ceil(m / MR) panels of MR rows; element (i, p) at
+ *     data[(i / MR) * MR * k + p * MR + i % MR];
+ * zero-padded past the last column (row). Both paths read this layout.
+ */
+#define CI_SGEMM_MR 6
+#define CI_SGEMM_NR 16
+struct ci_sgemm_packed {
+	enum ci_sgemm_role role;
+	size_t rows, cols;	/* of op(X) */
+	size_t panels;		/* B: ceil(cols / NR), A: ceil(rows / MR) */
+	float *data;
+};
+
+/* One GEMM call, as ci_sgemm_ex got it (a / b unused when pa / pb are set). */
+struct ci_gemm_job {
+	int ta, tb;
+	size_t m, n, k;
+	float alpha, beta;
+	const float *a;
+	size_t lda;
+	const struct ci_sgemm_packed *pa;
+	const float *b;
+	size_t ldb;
+	const struct ci_sgemm_packed *pb;
+	float *c;
+	size_t ldc;
+	const struct ci_gemm_epi *epi;	/* NULL or one that does something */
+};
+/*
+ * Computes C[i0:i1, j0:j1] of the job completely (all of k, beta, the
+ * epilogue). i0 is a multiple of CI_SGEMM_MR and j0 of CI_SGEMM_NR unless
+ * it is the whole range. Blocks of one job may run concurrently.
+ */
+void ci_sgemm_avx2_block(const struct ci_gemm_job *g, size_t i0, size_t i1, size_t j0,
+    size_t j1);
+void ci_sgemm_portable_block(const struct ci_gemm_job *g, size_t i0, size_t i1, size_t j0,
+    size_t j1);
+/* The activation of ep on one value (the scalar reference). */
+float ci_gemm_act(const struct ci_gemm_epi *ep, float v);
+
+/* ci_sgemm_ex on pool's threads rather than a model's (benchmarks, tests);
+ * pool NULL: the caller's thread only. */
+struct ci_pool;
+void ci_sgemm_ex_pool(struct ci_pool *pool, int ta, int tb, size_t m, size_t n, size_t kk,
     float alpha, const float *a, size_t lda, const struct ci_sgemm_packed *pa,
     const float *b, size_t ldb, const struct ci_sgemm_packed *pb, float beta,
     float *c, size_t ldc, const struct ci_gemm_epi *epi);

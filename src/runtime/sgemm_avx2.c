@@ -25,8 +25,8 @@
 
 #include "runtime/sgemm.h"
 
-#define MR 6
-#define NR 16
+#define MR CI_SGEMM_MR
+#define NR CI_SGEMM_NR
 #define KC 256
 #define MC 120	/* multiple of MR */
 #define NC 384	/* multiple of NR */
@@ -38,6 +38,41 @@ static inline size_t
 min_sz(size_t x, size_t y)
 {
 	return x < y ? x : y;
+}
+
+/*
+ * dst[q * MR + r] = src[r * lds + q] for 6 rows of 8 (A into a panel): an
+ * 8x8 transpose with two zero rows; each column is stored 8 wide (its last
+ * two floats are overwritten by the next column), the last one masked.
+ */
+static inline void
+tr6x8(const float *src, size_t lds, float *dst)
+{
+	__m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds);
+	__m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
+	__m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
+	__m256 z = _mm256_setzero_ps();
+	__m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+	__m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+	__m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+	__m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+	__m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+	__m256 u4 = _mm256_shuffle_ps(t4, z, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u5 = _mm256_shuffle_ps(t4, z, _MM_SHUFFLE(3, 2, 3, 2));
+	__m256 u6 = _mm256_shuffle_ps(t5, z, _MM_SHUFFLE(1, 0, 1, 0));
+	__m256 u7 = _mm256_shuffle_ps(t5, z, _MM_SHUFFLE(3, 2, 3, 2));
+	__m256i last = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+
+	_mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+	_mm256_storeu_ps(dst + MR, _mm256_permute2f128_ps(u1, u5, 0x20));
+	_mm256_storeu_ps(dst + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
+	_mm256_storeu_ps(dst + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
+	_mm256_storeu_ps(dst + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
+	_mm256_storeu_ps(dst + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
+	_mm256_storeu_ps(dst + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
+	_mm256_maskstore_ps(dst + 7 * MR, last, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
 /* apack = op(A)[i0:i0+mc, p0:p0+kc] as MR-tall panels, each kc steps of MR floats. */
@@ -59,7 +94,10 @@ pack_a(int ta, const float *a, size_t lda, size_t i0, size_t mc, size_t p0, size
 			}
 		} else if (mr == MR) {
 			const float *s0 = a + (i0 + ir) * lda + p0;
-			for (size_t p = 0; p < kc; p++) {
+			size_t p = 0;
+			for (; p + 8 <= kc; p += 8)
+				tr6x8(s0 + p, lda, dst + p * MR);
+			for (; p < kc; p++) {
 				dst[p * MR + 0] = s0[p];
 				dst[p * MR + 1] = s0[lda + p];
 				dst[p * MR + 2] = s0[2 * lda + p];
@@ -321,33 +359,194 @@ gemv_t(size_t n, size_t k, float alpha, const float *a, const float *b, size_t l
 	}
 }
 
-void
-ci_sgemm_avx2(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *a,
-    size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc)
+/* ---- fused epilogue on a finished tile of C (still in L1) ---------------- */
+
+/*
+ * erf(x) as x P(x^2) / Q(x^2) on [-4, 4] (|erf| rounds to 1 beyond), the
+ * rational minimax form Eigen and XLA use for float; max abs error about
+ * 2e-7 against erff (test_gemm_ex checks it).
+ */
+static inline __m256
+erf8(__m256 x)
 {
+	__m256 z, p, q;
+
+	x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
+	z = _mm256_mul_ps(x, x);
+	p = _mm256_set1_ps(-2.72614225801306e-10f);
+	p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.77068142495902e-08f));
+	p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-2.10102402082508e-06f));
+	p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.69250639462346e-05f));
+	p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-7.34990630326855e-04f));
+	p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-2.95459980854025e-03f));
+	p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-1.60960333262415e-02f));
+	p = _mm256_mul_ps(p, x);
+	q = _mm256_set1_ps(-1.45660718464996e-05f);
+	q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(-2.13374055278905e-04f));
+	q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(-1.68282697438203e-03f));
+	q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(-7.37332916720468e-03f));
+	q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(-1.42647390514189e-02f));
+	return _mm256_div_ps(p, q);
+}
+
+static inline __m256
+act8(const struct ci_gemm_epi *ep, __m256 v)
+{
+	__m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f), h;
+
+	switch (ep->act) {
+	case CI_ACT_RELU:
+		return _mm256_max_ps(v, zero);
+	case CI_ACT_CLIP:
+		/* as the reference: v < lo ? lo : v > hi ? hi : v (NaN passes) */
+		h = _mm256_blendv_ps(v, _mm256_set1_ps(ep->a),
+		    _mm256_cmp_ps(v, _mm256_set1_ps(ep->a), _CMP_LT_OQ));
+		return _mm256_blendv_ps(h, _mm256_set1_ps(ep->b),
+		    _mm256_cmp_ps(v, _mm256_set1_ps(ep->b), _CMP_GT_OQ));
+	case CI_ACT_LEAKY:
+		return _mm256_blendv_ps(_mm256_mul_ps(v, _mm256_set1_ps(ep->a)), v,
+		    _mm256_cmp_ps(v, zero, _CMP_GE_OQ));
+	case CI_ACT_HARDSIGMOID:
+		h = _mm256_fmadd_ps(_mm256_set1_ps(ep->a), v, _mm256_set1_ps(ep->b));
+		return _mm256_min_ps(_mm256_max_ps(h, zero), one);
+	case CI_ACT_HARDSWISH:
+		h = _mm256_fmadd_ps(v, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
+		return _mm256_mul_ps(v, _mm256_min_ps(_mm256_max_ps(h, zero), one));
+	case CI_ACT_GELU:
+		h = erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)));
+		return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(one, h));
+	default:
+		return v;
+	}
+}
+
+/* The epilogue over C[i:i+mr, j:j+nr] (c points at its first element). */
+static void
+epi_tile(const struct ci_gemm_epi *ep, float *c, size_t ldc, size_t i, size_t mr, size_t j,
+    size_t nr)
+{
+	if (ep->act == CI_ACT_SIGMOID) {
+		ci_gemm_epi_apply(ep, i, mr, j, nr, c, ldc);
+		return;
+	}
+	for (size_t r = 0; r < mr; r++) {
+		float *row = c + r * ldc;
+		size_t q = 0;
+
+		for (; q + 8 <= nr; q += 8) {
+			__m256 v = _mm256_loadu_ps(row + q);
+			if (ep->bias)
+				v = _mm256_add_ps(v, ep->bias_per_row ?
+				    _mm256_set1_ps(ep->bias[i + r]) : _mm256_loadu_ps(ep->bias + j + q));
+			_mm256_storeu_ps(row + q, act8(ep, v));
+		}
+		if (q < nr)
+			ci_gemm_epi_apply(ep, i + r, 1, j + q, nr - q, row + q, ldc);
+	}
+}
+
+/* ---- m == 1 against a packed B: read each weight once, streaming ---------- */
+static void
+gemv_packed(const struct ci_gemm_job *g, size_t i0, size_t j0, size_t j1)
+{
+	const struct ci_sgemm_packed *pb = g->pb;
+	size_t k = g->k, inca = g->ta ? g->lda : 1;
+	__m256 va = _mm256_set1_ps(g->alpha);
+
+	for (size_t j = j0; j < j1; j += NR) {
+		const float *bp = pb->data + j / NR * NR * k;
+		__m256 x0 = _mm256_setzero_ps(), x1 = _mm256_setzero_ps();
+		__m256 y0 = _mm256_setzero_ps(), y1 = _mm256_setzero_ps();
+		size_t p = 0, nr = min_sz(NR, j1 - j);
+		float t[NR] __attribute__((aligned(32)));
+
+		for (; p + 2 <= k; p += 2) {
+			__m256 a0 = _mm256_broadcast_ss(g->a + p * inca);
+			__m256 a1 = _mm256_broadcast_ss(g->a + (p + 1) * inca);
+			_mm_prefetch((const char *)(bp + (p + 16) * NR), _MM_HINT_T0);
+			_mm_prefetch((const char *)(bp + (p + 17) * NR), _MM_HINT_T0);
+			x0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(bp + p * NR), x0);
+			x1 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(bp + p * NR + 8), x1);
+			y0 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(bp + (p + 1) * NR), y0);
+			y1 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(bp + (p + 1) * NR + 8), y1);
+		}
+		if (p < k) {
+			__m256 a0 = _mm256_broadcast_ss(g->a + p * inca);
+			x0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(bp + p * NR), x0);
+			x1 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(bp + p * NR + 8), x1);
+		}
+		x0 = _mm256_mul_ps(va, _mm256_add_ps(x0, y0));
+		x1 = _mm256_mul_ps(va, _mm256_add_ps(x1, y1));
+		if (nr == NR) {
+			float *c = g->c + j;
+			if (g->beta != 0.0f) {
+				__m256 vb = _mm256_set1_ps(g->beta);
+				x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), x0);
+				x1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + 8), x1);
+			}
+			_mm256_storeu_ps(c, x0);
+			_mm256_storeu_ps(c + 8, x1);
+		} else {
+			_mm256_store_ps(t, x0);
+			_mm256_store_ps(t + 8, x1);
+			for (size_t q = 0; q < nr; q++)
+				g->c[j + q] = g->beta == 0.0f ? t[q] : t[q] + g->beta * g->c[j + q];
+		}
+		if (g->epi)
+			epi_tile(g->epi, g->c + j, g->ldc, i0, 1, j, nr);
+	}
+}
+
+/* ---- the blocked driver --------------------------------------------------- */
+static void
+scale_block(const struct ci_gemm_job *g, size_t i0, size_t i1, size_t j0, size_t j1)
+{
+	for (size_t i = i0; i < i1; i++) {
+		float *ci = g->c + i * g->ldc + j0;
+		if (g->beta == 0.0f)
+			memset(ci, 0, (j1 - j0) * sizeof(float));
+		else if (g->beta != 1.0f)
+			for (size_t j = 0; j < j1 - j0; j++)
+				ci[j] *= g->beta;
+	}
+}
+
+void
+ci_sgemm_avx2_block(const struct ci_gemm_job *g, size_t i0, size_t i1, size_t j0, size_t j1)
+{
+	const struct ci_gemm_epi *ep = g->epi;
+	size_t k = g->k, m = i1 - i0, n = j1 - j0;
+	int ta = g->ta, tb = g->tb;
+
 	if (m == 0 || n == 0)
 		return;
-	if (k == 0 || alpha == 0.0f) {
+	if (k == 0 || g->alpha == 0.0f) {
 		/* C = beta * C without reading A or B (nor C when beta == 0) */
-		for (size_t i = 0; i < m; i++) {
-			float *ci = c + i * ldc;
-			if (beta == 0.0f)
-				memset(ci, 0, n * sizeof(float));
-			else if (beta != 1.0f)
-				for (size_t j = 0; j < n; j++)
-					ci[j] *= beta;
+		scale_block(g, i0, i1, j0, j1);
+		if (ep)
+			ci_gemm_epi_apply(ep, i0, m, j0, n, g->c + i0 * g->ldc + j0, g->ldc);
+		return;
+	}
+	if (m == 1 && g->pa == NULL && (g->pb || !tb || !ta)) {
+		const float *a = g->a + (ta ? i0 : i0 * g->lda);
+		float *c = g->c + i0 * g->ldc;
+
+		if (g->pb) {
+			struct ci_gemm_job r = *g;
+			r.a = a;
+			r.c = c;
+			gemv_packed(&r, i0, j0, j1);
+			return;
 		}
+		if (!tb)
+			gemv_n(n, k, g->alpha, a, ta ? g->lda : 1, g->b + j0, g->ldb, g->beta, c + j0);
+		else
+			gemv_t(n, k, g->alpha, a, g->b + j0 * g->ldb, g->ldb, g->beta, c + j0);
+		if (ep)
+			epi_tile(ep, c + j0, g->ldc, i0, 1, j0, n);
 		return;
 	}
-	if (m == 1 && !tb) {
-		gemv_n(n, k, alpha, a, ta ? lda : 1, b, ldb, beta, c);
-		return;
-	}
-	if (m == 1 && !ta) {
-		gemv_t(n, k, alpha, a, b, ldb, beta, c);
-		return;
-	}
-	if (m <= MR && !tb) {
+	if (m <= MR && !tb && g->pa == NULL && g->pb == NULL) {
 		/*
 		 * One panel of A (batch-1 layers): each element of B is used once,
 		 * so B is read in place, not packed; only a column tail narrower
@@ -355,53 +554,89 @@ ci_sgemm_avx2(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const f
 		 */
 		for (size_t pc = 0; pc < k; pc += KC) {
 			size_t kc = min_sz(KC, k - pc);
-			float bk = pc == 0 ? beta : 1.0f;
+			float bk = pc == 0 ? g->beta : 1.0f;
+			int last = pc + kc == k;
 
-			pack_a(ta, a, lda, 0, m, pc, kc);
-			for (size_t jr = 0; jr < n; jr += NR) {
-				size_t nr = min_sz(NR, n - jr);
-				float *cp = c + jr;
+			pack_a(ta, g->a, g->lda, i0, m, pc, kc);
+			for (size_t jr = j0; jr < j1; jr += NR) {
+				size_t nr = min_sz(NR, j1 - jr);
+				float *cp = g->c + i0 * g->ldc + jr;
 
 				if (nr < NR) {
-					pack_b(0, b, ldb, pc, kc, jr, nr);
-					kernel_edge(kc, apack, bpack, NR, cp, ldc, m, nr, alpha, bk);
+					pack_b(0, g->b, g->ldb, pc, kc, jr, nr);
+					kernel_edge(kc, apack, bpack, NR, cp, g->ldc, m, nr, g->alpha, bk);
 				} else if (m < MR) {
-					kernel_edge(kc, apack, b + pc * ldb + jr, ldb, cp, ldc, m, nr,
-					    alpha, bk);
+					kernel_edge(kc, apack, g->b + pc * g->ldb + jr, g->ldb, cp, g->ldc,
+					    m, nr, g->alpha, bk);
 				} else {
-					kernel(kc, apack, b + pc * ldb + jr, ldb, cp, ldc, alpha, bk);
+					kernel(kc, apack, g->b + pc * g->ldb + jr, g->ldb, cp, g->ldc,
+					    g->alpha, bk);
 				}
+				if (last && ep)
+					epi_tile(ep, cp, g->ldc, i0, m, jr, nr);
 			}
 		}
 		return;
 	}
-	for (size_t jc = 0; jc < n; jc += NC) {
-		size_t nc = min_sz(NC, n - jc);
+	for (size_t jc = j0; jc < j1; jc += NC) {
+		size_t nc = min_sz(NC, j1 - jc);
 		for (size_t pc = 0; pc < k; pc += KC) {
 			size_t kc = min_sz(KC, k - pc);
-			float bk = pc == 0 ? beta : 1.0f;
+			float bk = pc == 0 ? g->beta : 1.0f;
+			int last = pc + kc == k;
+			const float *bbase;
+			size_t bstride;
 
-			pack_b(tb, b, ldb, pc, kc, jc, nc);
-			for (size_t ic = 0; ic < m; ic += MC) {
-				size_t mc = min_sz(MC, m - ic);
+			if (g->pb) {
+				/* jc is a multiple of NR: whole panels, sliced at pc */
+				bbase = g->pb->data + jc / NR * NR * k + pc * NR;
+				bstride = NR * k;
+			} else {
+				pack_b(tb, g->b, g->ldb, pc, kc, jc, nc);
+				bbase = bpack;
+				bstride = NR * kc;
+			}
+			for (size_t ic = i0; ic < i1; ic += MC) {
+				size_t mc = min_sz(MC, i1 - ic);
+				const float *abase;
+				size_t astride;
 
-				pack_a(ta, a, lda, ic, mc, pc, kc);
+				if (g->pa) {
+					abase = g->pa->data + ic / MR * MR * k + pc * MR;
+					astride = MR * k;
+				} else {
+					pack_a(ta, g->a, g->lda, ic, mc, pc, kc);
+					abase = apack;
+					astride = MR * kc;
+				}
 				for (size_t jr = 0; jr < nc; jr += NR) {
 					size_t nr = min_sz(NR, nc - jr);
+					const float *bp = bbase + jr / NR * bstride;
 					for (size_t ir = 0; ir < mc; ir += MR) {
 						size_t mr = min_sz(MR, mc - ir);
-						float *cp = c + (ic + ir) * ldc + jc + jr;
-						const float *ap = apack + ir * kc;
-						const float *bp = bpack + jr * kc;
+						float *cp = g->c + (ic + ir) * g->ldc + jc + jr;
+						const float *ap = abase + ir / MR * astride;
 
 						if (mr == MR && nr == NR)
-							kernel(kc, ap, bp, NR, cp, ldc, alpha, bk);
+							kernel(kc, ap, bp, NR, cp, g->ldc, g->alpha, bk);
 						else
-							kernel_edge(kc, ap, bp, NR, cp, ldc, mr, nr,
-							    alpha, bk);
+							kernel_edge(kc, ap, bp, NR, cp, g->ldc, mr, nr,
+							    g->alpha, bk);
+						if (last && ep)
+							epi_tile(ep, cp, g->ldc, ic + ir, mr, jc + jr, nr);
 					}
 				}
 			}
 		}
 	}
+}
+
+void
+ci_sgemm_avx2(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+    size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc)
+{
+	struct ci_gemm_job g = { .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha,
+		.beta = beta, .a = a, .lda = lda, .b = b, .ldb = ldb, .c = c, .ldc = ldc };
+
+	ci_sgemm_avx2_block(&g, 0, m, 0, n);
 }
