@@ -82,8 +82,10 @@ prepare_matmul(struct ci_kctx *k, struct cinfer_err *e)
 		return 0;
 	if (prepare_b(k, 0, &st, e) != 0)
 		return -1;
-	if (st)
+	if (st) {
 		ci_state_set(k, st, mm_state_free);
+		ci_const_drop(k, 1);	/* runs read the packed copy only */
+	}
 	return 0;
 }
 
@@ -300,6 +302,7 @@ prepare_gemm(struct ci_kctx *k, struct cinfer_err *e)
 		st->n_bias = c->count;
 	}
 	ci_state_set(k, st, mm_state_free);
+	ci_const_drop(k, 1);	/* runs read the packed copy only */
 	return 0;
 }
 
@@ -419,8 +422,10 @@ prepare_fused(struct ci_kctx *k, struct cinfer_err *e)
 		return -1;
 	if (prepare_b(k, 0, &st, e) != 0)
 		return -1;
-	if (st)
+	if (st) {
 		ci_state_set(k, st, mm_state_free);
+		ci_const_drop(k, 1);	/* runs read the packed copy only */
+	}
 	return 0;
 }
 
