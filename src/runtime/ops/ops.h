@@ -159,6 +159,8 @@ extern const struct ci_op ci_op_Unsqueeze;
 extern const struct ci_op ci_op_Upsample;
 extern const struct ci_op ci_op_Where;
 extern const struct ci_op ci_op_Xor;
+extern const struct ci_op ci_op_DynQMatMul;
+extern const struct ci_op ci_op_QDQMatMul;
 
 #define CI_OPS_LIST(X) \
 	X(Abs) \
@@ -317,5 +319,7 @@ extern const struct ci_op ci_op_Xor;
 	X(Upsample) \
 	X(Where) \
 	X(Xor) \
+	X(DynQMatMul) \
+	X(QDQMatMul) \
 
 #endif
