@@ -100,13 +100,8 @@ ci_qgemm_b_zero(const struct ci_qgemm_b *pb, int dtype, const void *zp, size_t z
 
 /* Pads row i of dst from its u8 values already at dst (U8S8) or widens. */
 static void
-a_row_finish(const struct ci_qgemm_b *pb, uint8_t *row8, void *dst_row, int32_t *rowsum)
+a_row_finish(const struct ci_qgemm_b *pb, uint8_t *row8, void *dst_row)
 {
-	uint32_t s = 0;
-
-	for (size_t p = 0; p < pb->k; p++)
-		s += row8[p];
-	*rowsum = (int32_t)s;
 	if (pb->layout == CI_QGEMM_S16) {
 		uint16_t *d = dst_row;
 		for (size_t p = 0; p < pb->k; p++)
@@ -140,31 +135,38 @@ ci_qgemm_a_from_q8(const struct ci_qgemm_b *pb, int dtype, const void *a, size_t
 		else
 			for (size_t p = 0; p < pb->k; p++)
 				r8[p] = (uint8_t)(((const int8_t *)a)[i * lda + p] + 128);
-		a_row_finish(pb, r8, (uint8_t *)dst + i * pb->kp * ci_qgemm_a_elsize(pb), &rowsum[i]);
+		uint32_t sum = 0;
+		for (size_t p = 0; p < pb->k; p++)
+			sum += r8[p];
+		rowsum[i] = (int32_t)sum;
+		a_row_finish(pb, r8, (uint8_t *)dst + i * pb->kp * ci_qgemm_a_elsize(pb));
 	}
 }
 
 /* ---- quantization ---------------------------------------------------------- */
-static void
+static uint32_t
 quantize_u8_portable(const float *x, size_t n, float scale, float zp, uint8_t *dst)
 {
+	uint32_t s = 0;
+
 	if (scale == 0) {
 		memset(dst, 0, n);
-		return;
+		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
 		float v = nearbyintf(x[i] / scale) + zp;
 		dst[i] = (uint8_t)(!(v > 0) ? 0 : v > 255 ? 255 : v);	/* NaN: 0 */
+		s += dst[i];
 	}
+	return s;
 }
 
-void
+uint32_t
 ci_q8_quantize_u8(const float *x, size_t n, float scale, float zp, uint8_t *dst)
 {
 	if (ci_use_avx2() && scale != 0)
-		ci_q8_quantize_u8_avx2(x, n, scale, zp, dst);
-	else
-		quantize_u8_portable(x, n, scale, zp, dst);
+		return ci_q8_quantize_u8_avx2(x, n, scale, zp, dst);
+	return quantize_u8_portable(x, n, scale, zp, dst);
 }
 
 void
@@ -253,9 +255,9 @@ qa_rows(void *arg, size_t lo, size_t hi)
 
 	for (size_t i = lo; i < hi; i++) {
 		uint8_t *r8 = a_row8(j->pb, j->dst, i);
-		ci_q8_quantize_u8(j->x + i * j->ldx, j->pb->k, j->scale, j->zp, r8);
-		a_row_finish(j->pb, r8, (uint8_t *)j->dst + i * j->pb->kp * ci_qgemm_a_elsize(j->pb),
-		    &j->rowsum[i]);
+		j->rowsum[i] = (int32_t)ci_q8_quantize_u8(j->x + i * j->ldx, j->pb->k, j->scale, j->zp,
+		    r8);
+		a_row_finish(j->pb, r8, (uint8_t *)j->dst + i * j->pb->kp * ci_qgemm_a_elsize(j->pb));
 	}
 }
 

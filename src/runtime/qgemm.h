@@ -83,8 +83,9 @@ void ci_qgemm_a_from_q8(const struct ci_qgemm_b *pb, int dtype, const void *a, s
 void ci_qgemm_a_quantize(struct ci_kctx *k, const struct ci_qgemm_b *pb, const float *x,
     size_t ldx, size_t m, float scale, float zp, void *dst, int32_t *rowsum);
 
-/* The u8 quantization alone (DynamicQuantizeLinear's output), n elements. */
-void ci_q8_quantize_u8(const float *x, size_t n, float scale, float zp, uint8_t *dst);
+/* The u8 quantization alone (DynamicQuantizeLinear's output), n elements;
+ * returns the sum of the outputs (mod 2^32). */
+uint32_t ci_q8_quantize_u8(const float *x, size_t n, float scale, float zp, uint8_t *dst);
 /* min(0, min x) and max(0, max x), NaN ignored (DynamicQuantizeLinear). */
 void ci_q8_minmax(const float *x, size_t n, float *mn, float *mx);
 /* DynamicQuantizeLinear's scale and zero point from that range. */
@@ -120,7 +121,7 @@ void ci_qgemm_block_portable(const struct ci_qgemm_args *g, size_t i0, size_t i1
 /* Only when the CPU has AVX2 (qgemm_avx2.c). */
 void ci_qgemm_block_avx2(const struct ci_qgemm_args *g, size_t i0, size_t i1, size_t p0,
     size_t p1);
-void ci_q8_quantize_u8_avx2(const float *x, size_t n, float scale, float zp, uint8_t *dst);
+uint32_t ci_q8_quantize_u8_avx2(const float *x, size_t n, float scale, float zp, uint8_t *dst);
 void ci_q8_minmax_avx2(const float *x, size_t n, float *mn, float *mx);
 
 /* Shared epilogue of one value: v = acc - rowsum zb - za cb (wrapping). */

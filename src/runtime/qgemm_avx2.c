@@ -172,9 +172,12 @@ ci_qgemm_block_avx2(const struct ci_qgemm_args *g, size_t i0, size_t i1, size_t 
 	}
 }
 
-void
+uint32_t
 ci_q8_quantize_u8_avx2(const float *x, size_t n, float scale, float zp, uint8_t *dst)
 {
+	__m256i sum = _mm256_setzero_si256();
+	uint64_t s4[4];
+	uint32_t total;
 	const __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(zp);
 	const __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(255.0f);
 	const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
@@ -191,12 +194,17 @@ ci_q8_quantize_u8_avx2(const float *x, size_t n, float scale, float zp, uint8_t 
 		}
 		__m256i w01 = _mm256_packus_epi32(q[0], q[1]), w23 = _mm256_packus_epi32(q[2], q[3]);
 		__m256i b = _mm256_packus_epi16(w01, w23);
+		sum = _mm256_add_epi64(sum, _mm256_sad_epu8(b, _mm256_setzero_si256()));
 		_mm256_storeu_si256((__m256i *)(dst + i), _mm256_permutevar8x32_epi32(b, perm));
 	}
+	_mm256_storeu_si256((__m256i *)s4, sum);
+	total = (uint32_t)(s4[0] + s4[1] + s4[2] + s4[3]);
 	for (; i < n; i++) {
 		float v = __builtin_nearbyintf(x[i] / scale) + zp;
 		dst[i] = (uint8_t)(!(v > 0) ? 0 : v > 255 ? 255 : v);
+		total += dst[i];
 	}
+	return total;
 }
 
 void

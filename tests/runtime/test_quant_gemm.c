@@ -238,7 +238,10 @@ quant_cases(void)
 	x[9] = -0.0f;
 	for (size_t s = 0; s < sizeof(scales) / sizeof(scales[0]); s++)
 		for (int zp = 0; zp < 256; zp += 85) {
-			ci_q8_quantize_u8(x, 203, scales[s], (float)zp, got);
+			uint32_t sum = ci_q8_quantize_u8(x, 203, scales[s], (float)zp, got), want_sum = 0;
+			for (size_t i = 0; i < 203; i++)
+				want_sum += got[i];
+			assert_int_equal(sum, want_sum);
 			for (size_t i = 0; i < 203; i++) {
 				float v = scales[s] == 0 ? 0 : nearbyintf(x[i] / scales[s]) + (float)zp;
 				uint8_t want = (uint8_t)(!(v > 0) ? 0 : v > 255 ? 255 : v);
