@@ -24,6 +24,8 @@ ci_qgemm_b_clear(struct ci_qgemm_b *pb)
 		return;
 	ci_free(pb->data);
 	ci_free(pb->colsum);
+	ci_free(pb->fix);
+	ci_free(pb->fix_start);
 	memset(pb, 0, sizeof(*pb));
 }
 
@@ -41,21 +43,110 @@ maddubs_exact(int dtype, size_t k, size_t n, const void *b, size_t ldb, int shif
 	return 1;
 }
 
+/*
+ * X2 lanes: moves weights out of lane-unsafe groups of wm (k x n, shifted
+ * values) into fix, largest first. Returns the count, or SIZE_MAX once it
+ * passes limit (then wm is partly clipped: the caller starts over).
+ */
+static size_t
+x2_clip(int16_t *wm, size_t k, size_t n, struct ci_qgemm_fix *fix, size_t limit)
+{
+	static const int lane[2][4] = { { 0, 1, 4, 5 }, { 2, 3, 6, 7 } };
+	size_t nf = 0;
+
+	for (size_t j = 0; j < n; j++)
+		for (size_t g = 0; g < k; g += 8)
+			for (int l = 0; l < 2; l++)
+				for (;;) {
+					int32_t pos = 0, neg = 0, big = 0;
+					size_t at = 0;
+					for (int t = 0; t < 4; t++) {
+						size_t p = g + (size_t)lane[l][t];
+						int32_t w = p < k ? wm[p * n + j] : 0;
+						if (w > 0)
+							pos += w;
+						else
+							neg += w;
+					}
+					if (pos <= 128 && neg >= -128)
+						break;
+					for (int t = 0; t < 4; t++) {
+						size_t p = g + (size_t)lane[l][t];
+						int32_t w = p < k ? wm[p * n + j] : 0;
+						if ((pos > 128 && w > big) || (pos <= 128 && -w > big)) {
+							big = w > 0 ? w : -w;
+							at = p;
+						}
+					}
+					if (nf >= limit)
+						return SIZE_MAX;
+					fix[nf].p = (uint32_t)at;
+					fix[nf].j = (uint32_t)j;	/* column; made panel-relative later */
+					fix[nf].w = wm[at * n + j];
+					nf++;
+					wm[at * n + j] = 0;
+				}
+	return nf;
+}
+
+static int
+fix_cmp(const void *a, const void *b)
+{
+	const struct ci_qgemm_fix *x = a, *y = b;
+
+	if (x->j != y->j)
+		return x->j < y->j ? -1 : 1;
+	return x->p < y->p ? -1 : x->p > y->p;
+}
+
 int
 ci_qgemm_b_pack(struct ci_qgemm_b *pb, int dtype, size_t k, size_t n, const void *b, size_t ldb,
     int layout, struct cinfer_err *e)
 {
-	size_t kp = (k + 3) & ~(size_t)3, panels = (n + CI_QGEMM_NR - 1) / CI_QGEMM_NR, es;
+	size_t kp, panels = (n + CI_QGEMM_NR - 1) / CI_QGEMM_NR, es, nf = 0, limit;
 	int shift = dtype == CI_DT_UINT8 ? 128 : 0;
+	int16_t *wm = NULL;
+	struct ci_qgemm_fix *fix = NULL;
+	int rc = -1;
 
 	memset(pb, 0, sizeof(*pb));
 	if (dtype != CI_DT_UINT8 && dtype != CI_DT_INT8)
 		return ci_fail(e, CINFER_E_INTERNAL, STAGE, "B type");
-	if (k > CI_RT_MAX_TENSOR_SIZE || n > CI_RT_MAX_TENSOR_SIZE ||
-	    (panels && kp > CI_RT_MAX_TENSOR_SIZE / panels / (2 * CI_QGEMM_NR)))
+	if (k > CI_RT_MAX_TENSOR_SIZE || n > CI_RT_MAX_TENSOR_SIZE || k > UINT32_MAX ||
+	    n > UINT32_MAX || (panels && k + 8 > CI_RT_MAX_TENSOR_SIZE / panels / (2 * CI_QGEMM_NR)))
 		return ci_fail(e, CINFER_E_LIMIT, STAGE, "B too large");
-	if (layout < 0)
-		layout = maddubs_exact(dtype, k, n, b, ldb, shift) ? CI_QGEMM_U8S8 : CI_QGEMM_S16;
+	/* the shifted weights, then the fix list for X2 (at most k n / 64 entries) */
+	wm = ci_alloc(k * n * sizeof(int16_t) + 1);
+	limit = layout == CI_QGEMM_U8S8X2 ? k * n : k * n / 64;
+	fix = ci_alloc((limit + 1) * sizeof(*fix));
+	if (wm == NULL || fix == NULL) {
+		ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+		goto out;
+	}
+	for (size_t p = 0; p < k; p++)
+		for (size_t j = 0; j < n; j++)
+			wm[p * n + j] = (int16_t)(q8v(dtype, b, p * ldb + j) - shift);
+	pb->colsum = ci_calloc(n + 1, sizeof(int32_t));
+	if (pb->colsum == NULL) {
+		ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+		goto out;
+	}
+	for (size_t p = 0; p < k; p++)
+		for (size_t j = 0; j < n; j++)
+			pb->colsum[j] = (int32_t)((uint32_t)pb->colsum[j] + (uint32_t)wm[p * n + j]);
+	if (layout < 0 || layout == CI_QGEMM_U8S8X2) {
+		nf = x2_clip(wm, k, n, fix, limit);
+		if (nf != SIZE_MAX) {
+			layout = CI_QGEMM_U8S8X2;
+		} else {
+			nf = 0;
+			for (size_t p = 0; p < k; p++)	/* start over from the source */
+				for (size_t j = 0; j < n; j++)
+					wm[p * n + j] = (int16_t)(q8v(dtype, b, p * ldb + j) - shift);
+			layout = maddubs_exact(dtype, k, n, b, ldb, shift) ? CI_QGEMM_U8S8 : CI_QGEMM_S16;
+		}
+	}
+	kp = layout == CI_QGEMM_U8S8X2 ? (k + 7) & ~(size_t)7 : (k + 3) & ~(size_t)3;
 	es = layout == CI_QGEMM_S16 ? 2 : 1;
 	pb->k = k;
 	pb->n = n;
@@ -64,17 +155,32 @@ ci_qgemm_b_pack(struct ci_qgemm_b *pb, int dtype, size_t k, size_t n, const void
 	pb->layout = layout;
 	pb->shift = shift;
 	pb->data = ci_calloc(panels * kp * CI_QGEMM_NR + 1, es);
-	pb->colsum = ci_calloc(n + 1, sizeof(int32_t));
-	if (pb->data == NULL || pb->colsum == NULL) {
-		ci_qgemm_b_clear(pb);
-		return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+	if (pb->data == NULL) {
+		ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+		goto out;
+	}
+	if (layout == CI_QGEMM_U8S8X2) {
+		pb->fix_start = ci_calloc(panels + 2, sizeof(uint32_t));
+		pb->fix = ci_alloc((nf + 1) * sizeof(*fix));
+		if (pb->fix_start == NULL || pb->fix == NULL) {
+			ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+			goto out;
+		}
+		qsort(fix, nf, sizeof(*fix), fix_cmp);
+		for (size_t f = 0; f < nf; f++) {
+			pb->fix_start[fix[f].j / CI_QGEMM_NR + 1]++;
+			pb->fix[f] = fix[f];
+			pb->fix[f].j = fix[f].j % CI_QGEMM_NR;
+		}
+		for (size_t q = 0; q < panels; q++)
+			pb->fix_start[q + 1] += pb->fix_start[q];
+		pb->n_fix = nf;
 	}
 	for (size_t p = 0; p < k; p++)
 		for (size_t j = 0; j < n; j++) {
-			int32_t w = q8v(dtype, b, p * ldb + j) - shift;
+			int32_t w = wm[p * n + j];
 			size_t pan = j / CI_QGEMM_NR, jj = j % CI_QGEMM_NR, o;
-			pb->colsum[j] = (int32_t)((uint32_t)pb->colsum[j] + (uint32_t)w);
-			if (layout == CI_QGEMM_U8S8) {
+			if (layout != CI_QGEMM_S16) {
 				o = pan * kp * CI_QGEMM_NR + (p / 4) * 4 * CI_QGEMM_NR + jj * 4 + p % 4;
 				((int8_t *)pb->data)[o] = (int8_t)w;
 			} else {
@@ -82,7 +188,13 @@ ci_qgemm_b_pack(struct ci_qgemm_b *pb, int dtype, size_t k, size_t n, const void
 				((int16_t *)pb->data)[o] = (int16_t)w;
 			}
 		}
-	return 0;
+	rc = 0;
+out:
+	ci_free(wm);
+	ci_free(fix);
+	if (rc != 0)
+		ci_qgemm_b_clear(pb);
+	return rc;
 }
 
 void
@@ -306,13 +418,17 @@ ci_qgemm_block_portable(const struct ci_qgemm_args *g, size_t i0, size_t i1, siz
 		for (size_t i = i0; i < i1; i++) {
 			uint32_t acc[CI_QGEMM_NR] = { 0 };
 			int32_t out[CI_QGEMM_NR];
-			if (b->layout == CI_QGEMM_U8S8) {
+			if (b->layout != CI_QGEMM_S16) {
 				const uint8_t *a = (const uint8_t *)g->a + i * g->lda;
 				const int8_t *w = (const int8_t *)b->data + pan * kp * CI_QGEMM_NR;
 				for (size_t q = 0; q < kp; q += 4, w += 4 * CI_QGEMM_NR)
 					for (size_t jj = 0; jj < CI_QGEMM_NR; jj++)
 						for (size_t t = 0; t < 4; t++)
 							acc[jj] += (uint32_t)((int32_t)a[q + t] * w[jj * 4 + t]);
+				a = (const uint8_t *)g->a + i * g->lda;
+				for (size_t f = b->fix_start ? b->fix_start[pan] : 0;
+				    b->fix_start && f < b->fix_start[pan + 1]; f++)
+					acc[b->fix[f].j] += (uint32_t)((int32_t)a[b->fix[f].p] * b->fix[f].w);
 			} else {
 				const uint16_t *a = (const uint16_t *)g->a + i * g->lda;
 				const int16_t *w = (const int16_t *)b->data + pan * kp * CI_QGEMM_NR;

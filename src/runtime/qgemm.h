@@ -27,18 +27,35 @@
 
 #include "runtime/rt.h"
 
-enum ci_qgemm_layout { CI_QGEMM_U8S8 = 0, CI_QGEMM_S16 = 1 };
+/*
+ * CI_QGEMM_U8S8X2 is U8S8 whose kernel also adds two vpmaddubsw results in
+ * s16 before vpmaddwd (3 multiplies per 8 k instead of 4): each s16 lane
+ * then sums k = 8g + {0, 1, 4, 5} or {2, 3, 6, 7}, exact while the lane's
+ * positive weights sum to <= 128 and its negative ones to >= -128. Weights
+ * that break that are moved out of the packed matrix into a short list
+ * (fix) added to the tile exactly; chosen when that list is short.
+ */
+enum ci_qgemm_layout { CI_QGEMM_U8S8 = 0, CI_QGEMM_S16 = 1, CI_QGEMM_U8S8X2 = 2 };
 
 #define CI_QGEMM_NR 8		/* columns per panel */
 
+struct ci_qgemm_fix {
+	uint32_t p;		/* row of B (k) */
+	uint32_t j;		/* column within the panel */
+	int32_t w;		/* the (shifted) weight left out of data */
+};
+
 struct ci_qgemm_b {
 	size_t k, n;		/* logical shape of B */
-	size_t kp;		/* depth padded to a multiple of 4 */
+	size_t kp;		/* depth padded to a multiple of 4 (X2: of 8) */
 	size_t panels;		/* ceil(n / 8) */
 	int layout;		/* enum ci_qgemm_layout */
-	void *data;		/* panels x kp x 8: int8 (U8S8) or int16 (S16) */
+	void *data;		/* panels x kp x 8: int8 (U8S8*) or int16 (S16) */
 	int32_t *colsum;	/* n: sum over p of the shifted B */
 	int shift;		/* 128 when B was u8 (stored b - 128), else 0 */
+	struct ci_qgemm_fix *fix;	/* X2: by panel; panel q has fix[fix_start[q] .. [q + 1]) */
+	uint32_t *fix_start;	/* panels + 1, or NULL */
+	size_t n_fix;
 };
 
 /*
@@ -63,7 +80,7 @@ void ci_qgemm_b_zero(const struct ci_qgemm_b *pb, int dtype, const void *zp, siz
 static inline size_t
 ci_qgemm_a_elsize(const struct ci_qgemm_b *pb)
 {
-	return pb->layout == CI_QGEMM_S16 ? 2 : 1;
+	return pb->layout == CI_QGEMM_S16 ? 2 : 1;	/* u8 for both U8S8 forms */
 }
 
 /*

@@ -79,7 +79,24 @@ store_acc(const struct ci_qgemm_args *g, size_t i, size_t pan, __m256i acc)
 		store_tail(g, i, j0, g->b->n - j0, acc);
 }
 
-/* One tile: mr rows from i, np panels from pan; wide: S16 layout. */
+/* Adds the weights the X2 packing left out (qgemm.h) to the tile t
+ * (row r, panel h: t[r * 2 + h]). */
+static void
+add_fixes(const struct ci_qgemm_args *g, size_t i, int mr, size_t pan, int np, int32_t t[8][8])
+{
+	const struct ci_qgemm_b *b = g->b;
+	const uint8_t *a = (const uint8_t *)g->a + i * g->lda;
+
+	for (int h = 0; h < np; h++)
+		for (uint32_t f = b->fix_start[pan + (size_t)h]; f < b->fix_start[pan + (size_t)h + 1]; f++) {
+			const struct ci_qgemm_fix *x = &b->fix[f];
+			for (int r = 0; r < mr; r++)
+				t[r * 2 + h][x->j] = (int32_t)((uint32_t)t[r * 2 + h][x->j] +
+				    (uint32_t)((int32_t)a[(size_t)r * g->lda + x->p] * x->w));
+		}
+}
+
+/* One tile: mr rows from i, np panels from pan; wide: S16 layout, 2: X2. */
 static inline __attribute__((always_inline)) void
 tile(const struct ci_qgemm_args *g, size_t i, const int mr, size_t pan, const int np,
     const int wide)
@@ -90,7 +107,44 @@ tile(const struct ci_qgemm_args *g, size_t i, const int mr, size_t pan, const in
 	__m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
 	    c21 = c00, c30 = c00, c31 = c00;
 
-	if (!wide) {
+	if (wide == 2) {
+		const int8_t *w = (const int8_t *)b->data + pan * ps;
+		const uint8_t *a = (const uint8_t *)g->a + i * lda;
+		for (size_t q = 0; q < kp; q += 8, w += 8 * CI_QGEMM_NR) {
+			__m256i b0 = _mm256_loadu_si256((const __m256i *)w), b1 = b0, av, aw;
+			__m256i b2 = _mm256_loadu_si256((const __m256i *)(w + 4 * CI_QGEMM_NR)), b3 = b2;
+			if (np > 1) {
+				b1 = _mm256_loadu_si256((const __m256i *)(w + ps));
+				b3 = _mm256_loadu_si256((const __m256i *)(w + ps + 4 * CI_QGEMM_NR));
+			}
+#define ROW(r) \
+			if (mr > r) { \
+				av = bcast4(a + r * lda + q); \
+				aw = bcast4(a + r * lda + q + 4); \
+				c##r##0 = _mm256_add_epi32(c##r##0, _mm256_madd_epi16(_mm256_add_epi16( \
+				    _mm256_maddubs_epi16(av, b0), _mm256_maddubs_epi16(aw, b2)), ones)); \
+				if (np > 1) \
+					c##r##1 = _mm256_add_epi32(c##r##1, _mm256_madd_epi16(_mm256_add_epi16( \
+					    _mm256_maddubs_epi16(av, b1), _mm256_maddubs_epi16(aw, b3)), ones)); \
+			}
+			ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
+		}
+		if (b->fix_start[pan + (size_t)np] != b->fix_start[pan]) {
+			int32_t t[8][8];
+#define SPILL(r) \
+			_mm256_storeu_si256((__m256i *)t[r * 2], c##r##0); \
+			_mm256_storeu_si256((__m256i *)t[r * 2 + 1], c##r##1);
+#define FILL(r) \
+			c##r##0 = _mm256_loadu_si256((const __m256i *)t[r * 2]); \
+			c##r##1 = _mm256_loadu_si256((const __m256i *)t[r * 2 + 1]);
+			SPILL(0) SPILL(1) SPILL(2) SPILL(3)
+			add_fixes(g, i, mr, pan, np, t);
+			FILL(0) FILL(1) FILL(2) FILL(3)
+#undef SPILL
+#undef FILL
+		}
+	} else if (!wide) {
 		const int8_t *w = (const int8_t *)b->data + pan * ps;
 		const uint8_t *a = (const uint8_t *)g->a + i * lda;
 		for (size_t q = 0; q < kp; q += 4, w += 4 * CI_QGEMM_NR) {
@@ -153,18 +207,21 @@ tile(const struct ci_qgemm_args *g, size_t i, const int mr, size_t pan, const in
 	}
 TILES(0)
 TILES(1)
+TILES(2)
 #undef TILES
 
 void
 ci_qgemm_block_avx2(const struct ci_qgemm_args *g, size_t i0, size_t i1, size_t p0, size_t p1)
 {
-	int wide = g->b->layout == CI_QGEMM_S16;
+	int layout = g->b->layout;
 
 	for (size_t pan = p0; pan < p1; pan += 2) {
 		int np = p1 - pan >= 2 ? 2 : 1;
 		for (size_t i = i0; i < i1; i += 4) {
 			int mr = i1 - i >= 4 ? 4 : (int)(i1 - i);
-			if (wide)
+			if (layout == CI_QGEMM_U8S8X2)
+				tile_2(g, i, mr, pan, np);
+			else if (layout == CI_QGEMM_S16)
 				tile_1(g, i, mr, pan, np);
 			else
 				tile_0(g, i, mr, pan, np);

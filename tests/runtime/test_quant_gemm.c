@@ -91,8 +91,10 @@ check(size_t m, size_t k, size_t n, int adt, int bdt, int zmode, int full, int l
 			ref[i * n + j] = (int32_t)s;
 		}
 	assert_int_equal(ci_qgemm_b_pack(&pb, bdt, k, n, b, n, layout, &e), 0);
-	if (layout < 0)
-		assert_int_equal(pb.layout, full && k > 1 ? CI_QGEMM_S16 : CI_QGEMM_U8S8);
+	if (layout < 0 && full && k > 1)
+		assert_int_not_equal(pb.layout, CI_QGEMM_U8S8);	/* would saturate */
+	if (layout < 0 && !full)
+		assert_int_not_equal(pb.layout, CI_QGEMM_S16);
 	np8 = pb.panels * CI_QGEMM_NR + 1;
 	zb = malloc(np8 * sizeof(int32_t));
 	cb = malloc(np8 * sizeof(int32_t));
@@ -173,6 +175,9 @@ all_cases(void)
 					check(m, k, n, dts[ai], dts[bi], z, 0, CI_QGEMM_S16, 0);
 					check(m, k, n, dts[ai], dts[bi], z, 1, CI_QGEMM_S16, z & 1);
 					check(m, k, n, dts[ai], dts[bi], z, 0, -1, 1 + (z & 1));
+					check(m, k, n, dts[ai], dts[bi], z, 0, CI_QGEMM_U8S8, 0);
+					check(m, k, n, dts[ai], dts[bi], z, 1, CI_QGEMM_U8S8X2, 0);
+					check(m, k, n, dts[ai], dts[bi], z, 1, CI_QGEMM_U8S8X2, 1);
 				}
 }
 
@@ -196,27 +201,47 @@ test_gemm_portable(void **state)
 	assert_int_equal(ci_sgemm_path_set(CI_SGEMM_AUTO), 0);
 }
 
-/* The saturation bound: a pair 64 + 64 is exact (255 * 128 <= 32767), a
- * pair 64 + 65 of one sign is not; opposite signs always are. */
+/* The saturation bounds: a pair 64 + 64 is exact (255 * 128 <= 32767), a
+ * pair 64 + 65 of one sign is not; opposite signs always are. X2 lanes
+ * (k = 0, 1, 4, 5 and 2, 3, 6, 7) follow the same bound per sign, and a few
+ * weights over it go to the fix list. */
 static void
 test_layout_choice(void **state)
 {
 	int8_t b[4] = { 64, 64, -65, 127 };	/* k = 4, n = 1 */
+	int8_t big[64 * 8] = { 0 };
 	struct ci_qgemm_b pb;
 	struct cinfer_err e = { 0 };
 
 	(void)state;
 	assert_int_equal(ci_qgemm_b_pack(&pb, CI_DT_INT8, 4, 1, b, 1, -1, &e), 0);
-	assert_int_equal(pb.layout, CI_QGEMM_U8S8);
+	assert_int_equal(pb.layout, CI_QGEMM_U8S8X2);
+	assert_int_equal(pb.n_fix, 0);
 	ci_qgemm_b_clear(&pb);
-	b[1] = 65;
+	b[1] = 65;	/* no room for a fix list in 4 weights: pairs checked */
 	assert_int_equal(ci_qgemm_b_pack(&pb, CI_DT_INT8, 4, 1, b, 1, -1, &e), 0);
 	assert_int_equal(pb.layout, CI_QGEMM_S16);
+	ci_qgemm_b_clear(&pb);
+	assert_int_equal(ci_qgemm_b_pack(&pb, CI_DT_INT8, 4, 1, b, 1, CI_QGEMM_U8S8X2, &e), 0);
+	assert_int_equal(pb.n_fix, 1);
 	ci_qgemm_b_clear(&pb);
 	b[0] = -64;
 	b[1] = -64;
 	assert_int_equal(ci_qgemm_b_pack(&pb, CI_DT_INT8, 4, 1, b, 1, -1, &e), 0);
-	assert_int_equal(pb.layout, CI_QGEMM_U8S8);
+	assert_int_equal(pb.layout, CI_QGEMM_U8S8X2);
+	ci_qgemm_b_clear(&pb);
+	/* one lane over (40 + 40 + 40 + 10 = 130 in k 8, 9, 12, 13 of column 3) */
+	big[8 * 8 + 3] = 40;
+	big[9 * 8 + 3] = 40;
+	big[12 * 8 + 3] = 40;
+	big[13 * 8 + 3] = 10;
+	big[2 * 8 + 5] = -100;
+	big[3 * 8 + 5] = 100;
+	assert_int_equal(ci_qgemm_b_pack(&pb, CI_DT_INT8, 64, 8, big, 8, -1, &e), 0);
+	assert_int_equal(pb.layout, CI_QGEMM_U8S8X2);
+	assert_int_equal(pb.n_fix, 1);
+	assert_int_equal(pb.fix[0].w, 40);
+	assert_int_equal(pb.fix[0].j, 3);
 	ci_qgemm_b_clear(&pb);
 }
 
