@@ -115,9 +115,10 @@ ci_qgemm_b_pack(struct ci_qgemm_b *pb, int dtype, size_t k, size_t n, const void
 	if (k > CI_RT_MAX_TENSOR_SIZE || n > CI_RT_MAX_TENSOR_SIZE || k > UINT32_MAX ||
 	    n > UINT32_MAX || (panels && k + 8 > CI_RT_MAX_TENSOR_SIZE / panels / (2 * CI_QGEMM_NR)))
 		return ci_fail(e, CINFER_E_LIMIT, STAGE, "B too large");
-	/* the shifted weights, then the fix list for X2 (at most k n / 64 entries) */
+	/* the shifted weights, then the fix list for X2 (at most k n / 1024 entries) */
 	wm = ci_alloc(k * n * sizeof(int16_t) + 1);
-	limit = layout == CI_QGEMM_U8S8X2 ? k * n : k * n / 64;
+	/* each fix costs m scalar multiply-adds: keep them under ~1/1024 of the work */
+	limit = layout == CI_QGEMM_U8S8X2 ? k * n : k * n / 1024;
 	fix = ci_alloc((limit + 1) * sizeof(*fix));
 	if (wm == NULL || fix == NULL) {
 		ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");

@@ -209,7 +209,7 @@ static void
 test_layout_choice(void **state)
 {
 	int8_t b[4] = { 64, 64, -65, 127 };	/* k = 4, n = 1 */
-	int8_t big[64 * 8] = { 0 };
+	int8_t big[256 * 8] = { 0 };
 	struct ci_qgemm_b pb;
 	struct cinfer_err e = { 0 };
 
@@ -237,11 +237,21 @@ test_layout_choice(void **state)
 	big[13 * 8 + 3] = 10;
 	big[2 * 8 + 5] = -100;
 	big[3 * 8 + 5] = 100;
-	assert_int_equal(ci_qgemm_b_pack(&pb, CI_DT_INT8, 64, 8, big, 8, -1, &e), 0);
+	assert_int_equal(ci_qgemm_b_pack(&pb, CI_DT_INT8, 256, 8, big, 8, -1, &e), 0);
 	assert_int_equal(pb.layout, CI_QGEMM_U8S8X2);
 	assert_int_equal(pb.n_fix, 1);
 	assert_int_equal(pb.fix[0].w, 40);
 	assert_int_equal(pb.fix[0].j, 3);
+	ci_qgemm_b_clear(&pb);
+	/* three lanes over: more fixes than 256 * 8 / 1024, pairs are exact */
+	for (int c = 0; c < 3; c++) {
+		big[16 * 8 + c] = 40;
+		big[17 * 8 + c] = 40;
+		big[20 * 8 + c] = 40;
+		big[21 * 8 + c] = 40;
+	}
+	assert_int_equal(ci_qgemm_b_pack(&pb, CI_DT_INT8, 256, 8, big, 8, -1, &e), 0);
+	assert_int_equal(pb.layout, CI_QGEMM_U8S8);
 	ci_qgemm_b_clear(&pb);
 }
 
