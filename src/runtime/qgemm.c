@@ -3,6 +3,9 @@
  * portable kernel and the threaded driver. The AVX2 kernels are in
  * qgemm_avx2.c.
  */
+/* no contraction: the float epilogue must round like the separate Mul and
+ * Add of the unfused graph, whatever -march the library is built with */
+#pragma GCC optimize("fp-contract=off")
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
