@@ -107,7 +107,7 @@ dynq(void)
 static void
 qdq(void)
 {
-	compare(DIR "qdq.onnx", 0, 0, 2, 1);
+	compare(DIR "qdq.onnx", 0, 0, 3, 1);
 }
 
 static void

@@ -512,7 +512,7 @@ run_qlinear_conv(struct ci_kctx *k, struct cinfer_err *e)
  *     = MatMul(DequantizeLinear(QuantizeLinear(x)), DequantizeLinear(W))
  *       [-> Add(bias)]
  *
- * x: float [..., K]; W: u8/s8 [K, N]; W_scale: float, 1 or N elements
+ * x: float [..., K] (QDQMatMul: or int32, as QuantizeLinear allows); W: u8/s8 [K, N]; W_scale: float, 1 or N elements
  * (rank <= 1); W_zero_point: W's type, 1 or N; bias: float [N]; x_scale:
  * float scalar; x_zero_point: u8/s8 scalar. Output float [..., N] =
  * (float)acc * (x_scale * W_scale[j]) + bias[j]: the same operations as
@@ -617,8 +617,9 @@ run_qfused(struct ci_kctx *k, struct cinfer_err *e)
 		return -1;
 	if (!x || !w || !ws || (!is_dynq(k) && !ci_in(k, QF_XS)))
 		return ci_op_fail(k, e, "missing input");
-	if (x->dtype != CI_DT_FLOAT || x->ndim < 1 || w->ndim != 2 || !is_q8(w->dtype))
-		return ci_op_fail(k, e, "x must be float, W a u8/s8 matrix");
+	if (!(x->dtype == CI_DT_FLOAT || (x->dtype == CI_DT_INT32 && !is_dynq(k))) || x->ndim < 1 ||
+	    w->ndim != 2 || !is_q8(w->dtype))
+		return ci_op_fail(k, e, "x must be float (QDQMatMul: or int32), W a u8/s8 matrix");
 	if (qf_check_params(k, w, e) != 0)
 		return -1;
 	kk = (size_t)w->dims[0];
@@ -664,7 +665,19 @@ run_qfused(struct ci_kctx *k, struct cinfer_err *e)
 	for (size_t j = 0; j < n; j++)
 		scale[j] = xs * (st && st->scale ? st->scale[j] :
 		    ((const float *)ws->data)[ws->count == 1 ? 0 : j]);
-	ci_qgemm_a_quantize(k, pb, x->data, kk, m, xs, xzf, abuf, rowsum);
+	if (x->dtype == CI_DT_INT32) {
+		/* QuantizeLinear of int32 divides in double (run_quantize) */
+		uint8_t *q = ci_scratch(k, m * kk + 1, e);
+		if (q == NULL)
+			goto out;
+		for (size_t i = 0; i < m * kk; i++) {
+			double r = nearbyint(((const int32_t *)x->data)[i] / (double)xs) + xzf;
+			q[i] = (uint8_t)(!(r > 0) ? 0 : r > 255 ? 255 : r);
+		}
+		ci_qgemm_a_from_q8(pb, CI_DT_UINT8, q, kk, m, abuf, rowsum);
+	} else {
+		ci_qgemm_a_quantize(k, pb, x->data, kk, m, xs, xzf, abuf, rowsum);
+	}
 	g.m = m;
 	g.a = abuf;
 	g.lda = pb->kp;

@@ -7,7 +7,8 @@ the layouts pass_quant.c fuses (weight scale Mul either side, no weight scale,
 u8 and s8 weights, scalar and per-column zero points, full-range weights) and
 one it must leave alone (the quantized activation also read elsewhere).
 qdq.onnx: QuantizeLinear/DequantizeLinear + MatMul (+ Add) chains, u8 and s8
-activations, per-tensor and per-column weight scales, plus a constant
+activations (one int32, as QuantizeLinear allows), per-tensor and per-column
+weight scales, plus a constant
 DequantizeLinear outside the pattern (folded at load).
 bad_*.onnx: com.cinfer DynQMatMul / QDQMatMul nodes a loader must refuse.
 """
@@ -101,6 +102,14 @@ def qdq():
     y2 = block("b", y1, np.float32(0.05), np.int8(-3),
                rng.integers(0, 256, (N1, N2), dtype=np.uint8), np.float32(0.004),
                np.uint8(120), 1, None)
+    # QuantizeLinear of int32 (divides in double), into a third fused block
+    nodes.append(h.make_node("Mul", ["x", "big"], ["yb"]))
+    nodes.append(h.make_node("Cast", ["yb"], ["yi"], to=T.INT32))
+    inits.append(const("big", np.float32(1000.0)))
+    y3 = block("i", "yi", np.float32(7.0), np.uint8(100),
+               rng.integers(-128, 128, (K, N2), dtype=np.int8), np.float32(0.003), None, 1, None)
+    nodes.append(h.make_node("Add", [y2, y3], ["y23"]))
+    y2 = "y23"
     # a constant DequantizeLinear outside the pattern: folded
     inits.extend([const("cq", rng.integers(0, 256, N2, dtype=np.uint8)), const("cs", np.float32(0.1)),
                   const("cz", np.uint8(7))])
