@@ -159,7 +159,9 @@ extern const struct ci_op ci_op_Unsqueeze;
 extern const struct ci_op ci_op_Upsample;
 extern const struct ci_op ci_op_Where;
 extern const struct ci_op ci_op_Xor;
+extern const struct ci_op ci_op_DynQMatMul;
 extern const struct ci_op ci_op_FusedMatMul;
+extern const struct ci_op ci_op_QDQMatMul;
 
 #define CI_OPS_LIST(X) \
 	X(Abs) \
@@ -318,6 +320,8 @@ extern const struct ci_op ci_op_FusedMatMul;
 	X(Upsample) \
 	X(Where) \
 	X(Xor) \
+	X(DynQMatMul) \
 	X(FusedMatMul) \
+	X(QDQMatMul) \
 
 #endif
