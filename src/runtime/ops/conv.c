@@ -1,66 +1,77 @@
 /*
  * Conv and ConvTranspose, fp32, 1-D to 3-D, groups, dilations, pads and
- * auto_pad. Conv: a direct loop for depthwise convolutions, the input
- * itself for 1x1/stride-1 convolutions, im2col + SGEMM otherwise.
+ * auto_pad, and com.cinfer FusedConv (pass_conv.c: BatchNorm folded, a
+ * residual sum and an activation applied in the epilogue). Conv: weights
+ * packed at load; a row kernel for 2-D depthwise convolutions (conv.h),
+ * the input itself as the GEMM's B for 1x1/stride-1 convolutions, threaded
+ * im2col + SGEMM otherwise.
  * ConvTranspose: SGEMM then col2im.
  */
+#include <math.h>
 #include <string.h>
 
 #include "runtime/rt.h"
+#include "runtime/conv.h"
+#include "runtime/sgemm.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/spatial.h"
 
-/* Unfolds one image's channels [c0, c0+cn) into col[(c,kz,ky,kx)][(oz,oy,ox)]. */
-static void
-im2col(const float *x, size_t cn, const struct ci_spatial *sp, float *col)
-{
-	size_t osz = ci_spatial_out(sp), isz = ci_spatial_in(sp);
+struct im2col_args {
+	const float *x;
+	const struct ci_spatial *sp;
+	float *col;
+	size_t isz, osz, ksz;
+};
 
-	for (size_t c = 0; c < cn; c++) {
-		const float *xc = x + c * isz;
-		for (int64_t kz = 0; kz < sp->k[0]; kz++)
-			for (int64_t ky = 0; ky < sp->k[1]; ky++)
-				for (int64_t kx = 0; kx < sp->k[2]; kx++) {
-					float *dst = col;
-					col += osz;
-					for (int64_t oz = 0; oz < sp->out[0]; oz++) {
-						int64_t iz = oz * sp->s[0] - sp->pb[0] + kz * sp->d[0];
-						int zok = iz >= 0 && iz < sp->in[0];
-						for (int64_t oy = 0; oy < sp->out[1]; oy++) {
-							int64_t iy = oy * sp->s[1] - sp->pb[1] + ky * sp->d[1];
-							float *row = dst + (size_t)((oz * sp->out[1] + oy) * sp->out[2]);
-							const float *src;
-							if (!zok || iy < 0 || iy >= sp->in[1]) {
-								memset(row, 0, (size_t)sp->out[2] * sizeof(float));
-								continue;
-							}
-							src = xc + (size_t)((iz * sp->in[1] + iy) * sp->in[2]);
-							if (sp->s[2] == 1) {
-								int64_t ix0 = -sp->pb[2] + kx * sp->d[2];
-								for (int64_t ox = 0; ox < sp->out[2]; ox++) {
-									int64_t ix = ix0 + ox;
-									row[ox] = ix >= 0 && ix < sp->in[2] ? src[ix] : 0.0f;
-								}
-							} else {
-								for (int64_t ox = 0; ox < sp->out[2]; ox++) {
-									int64_t ix = ox * sp->s[2] - sp->pb[2] + kx * sp->d[2];
-									row[ox] = ix >= 0 && ix < sp->in[2] ? src[ix] : 0.0f;
-								}
-							}
-						}
-					}
+/* Unfolds rows [r0, r1) of col: row r = (c, kz, ky, kx), column (oz, oy, ox). */
+static void
+im2col_rows(void *arg, size_t r0, size_t r1)
+{
+	const struct im2col_args *a = arg;
+	const struct ci_spatial *sp = a->sp;
+	size_t k12 = (size_t)(sp->k[1] * sp->k[2]), ow = (size_t)sp->out[2];
+
+	for (size_t r = r0; r < r1; r++) {
+		size_t c = r / a->ksz, kk = r % a->ksz;
+		int64_t kz = (int64_t)(kk / k12), ky = (int64_t)(kk % k12) / sp->k[2];
+		int64_t kx = (int64_t)(kk % k12) % sp->k[2], lo, hi;
+		const float *xc = a->x + c * a->isz;
+		float *dst = a->col + r * a->osz;
+		ci_conv_cols(sp->out[2], sp->in[2], sp->s[2], sp->pb[2], kx * sp->d[2], &lo, &hi);
+		for (int64_t oz = 0; oz < sp->out[0]; oz++) {
+			int64_t iz = oz * sp->s[0] - sp->pb[0] + kz * sp->d[0];
+			for (int64_t oy = 0; oy < sp->out[1]; oy++) {
+				int64_t iy = oy * sp->s[1] - sp->pb[1] + ky * sp->d[1], base;
+				float *row = dst + (size_t)(oz * sp->out[1] + oy) * ow;
+				if (iz < 0 || iz >= sp->in[0] || iy < 0 || iy >= sp->in[1]) {
+					memset(row, 0, ow * sizeof(float));
+					continue;
 				}
+				base = (iz * sp->in[1] + iy) * sp->in[2] + kx * sp->d[2] - sp->pb[2];
+				memset(row, 0, (size_t)lo * sizeof(float));
+				if (sp->s[2] == 1) {
+					if (hi > lo)
+						memcpy(row + lo, xc + base + lo, (size_t)(hi - lo) * sizeof(float));
+				} else {
+					for (int64_t ox = lo; ox < hi; ox++)
+						row[ox] = xc[base + ox * sp->s[2]];
+				}
+				memset(row + hi, 0, (ow - (size_t)hi) * sizeof(float));
+			}
+		}
 	}
 }
 
-/* Depthwise: one input channel per group, one output channel per group. */
+/* Depthwise, any rank: one input and one output channel per group; adds
+ * to y when acc. */
 static void
-depthwise(const float *x, const float *w, float *y, const struct ci_spatial *sp)
+depthwise(const float *x, const float *w, float *y, const struct ci_spatial *sp, int acc)
 {
 	for (int64_t oz = 0; oz < sp->out[0]; oz++)
 		for (int64_t oy = 0; oy < sp->out[1]; oy++)
 			for (int64_t ox = 0; ox < sp->out[2]; ox++) {
 				float s = 0;
+				size_t o = (size_t)((oz * sp->out[1] + oy) * sp->out[2] + ox);
 				for (int64_t kz = 0; kz < sp->k[0]; kz++) {
 					int64_t iz = oz * sp->s[0] - sp->pb[0] + kz * sp->d[0];
 					if (iz < 0 || iz >= sp->in[0])
@@ -78,20 +89,201 @@ depthwise(const float *x, const float *w, float *y, const struct ci_spatial *sp)
 						}
 					}
 				}
-				y[(oz * sp->out[1] + oy) * sp->out[2] + ox] = s;
+				y[o] = acc ? y[o] + s : s;
 			}
+}
+
+void
+ci_conv_dw_portable(const struct ci_dw_args *a, size_t lo, size_t hi)
+{
+	ci_conv_dw_rows(a, lo, hi);
+}
+
+static void
+dw_part(void *arg, size_t lo, size_t hi)
+{
+	if (ci_use_avx2())
+		ci_conv_dw_avx2(arg, lo, hi);
+	else
+		ci_conv_dw_portable(arg, lo, hi);
+}
+
+/* ---- per-node state: activation and weights packed at load ---------------- */
+struct conv_state {
+	struct ci_gemm_epi act;		/* act, a, b (bias is set per run) */
+	size_t ng, mg, kk;		/* groups, rows and depth of each packed block */
+	struct ci_sgemm_packed **pa;	/* ng blocks, or NULL */
+};
+
+static void
+conv_state_free(void *p)
+{
+	struct conv_state *st = p;
+
+	if (st == NULL)
+		return;
+	for (size_t i = 0; st->pa && i < st->ng; i++)
+		ci_sgemm_packed_free(st->pa[i]);
+	ci_free(st->pa);
+	ci_free(st);
+}
+
+static int
+is_fused(const struct ci_kctx *k)
+{
+	return k->node->domain != NULL && strcmp(k->node->domain, "com.cinfer") == 0;	/* public */
+}
+
+/* FusedConv's attributes: Conv's plus activation, act_alpha, act_beta. */
+static int
+parse_act(struct ci_kctx *k, struct ci_gemm_epi *ep, struct cinfer_err *e)
+{
+	static const char *const known[] = { "auto_pad", "dilations", "group", "kernel_shape",
+		"pads", "strides", "activation", "act_alpha", "act_beta" };
+	static const struct { const char *name; enum ci_act act; int np; } acts[] = {
+		{ "", CI_ACT_NONE, 0 }, { "Relu", CI_ACT_RELU, 0 }, { "Clip", CI_ACT_CLIP, 2 },
+		{ "LeakyRelu", CI_ACT_LEAKY, 1 }, { "HardSigmoid", CI_ACT_HARDSIGMOID, 2 },
+		{ "HardSwish", CI_ACT_HARDSWISH, 0 }, { "Sigmoid", CI_ACT_SIGMOID, 0 },
+	};
+	const struct ci_node *n = k->node;
+	const struct ci_attr *aa, *ab, *as;
+	const char *s;
+	size_t i;
+
+	memset(ep, 0, sizeof(*ep));
+	ep->bias_per_row = 1;
+	if (!is_fused(k))
+		return 0;
+	if (n->n_in < 2 || n->n_in > 4 || n->n_out != 1)
+		return ci_op_fail(k, e, "FusedConv takes 2 to 4 inputs and 1 output");
+	for (size_t j = 0; j < n->n_attrs; j++) {
+		for (i = 0; i < CI_ARRAY_LEN(known); i++)
+			if (strcmp(n->attrs[j].name, known[i]) == 0)	/* public */
+				break;
+		if (i == CI_ARRAY_LEN(known))
+			return ci_op_fail(k, e, "FusedConv: unknown attribute %s", n->attrs[j].name);
+	}
+	as = ci_node_attr(n, "activation");
+	aa = ci_node_attr(n, "act_alpha");
+	ab = ci_node_attr(n, "act_beta");
+	if ((as && as->type != CI_AT_STRING) || (aa && aa->type != CI_AT_FLOAT) ||
+	    (ab && ab->type != CI_AT_FLOAT))
+		return ci_op_fail(k, e, "FusedConv: attribute types");
+	s = as ? as->s : "";
+	for (i = 0; i < CI_ARRAY_LEN(acts); i++)
+		if (strcmp(s, acts[i].name) == 0)	/* public */
+			break;
+	if (i == CI_ARRAY_LEN(acts))
+		return ci_op_fail(k, e, "FusedConv: activation %.40s", s);
+	if ((acts[i].np >= 1) != (aa != NULL) || (acts[i].np >= 2) != (ab != NULL))
+		return ci_op_fail(k, e, "FusedConv: parameters of activation %s", s);
+	ep->act = acts[i].act;
+	ep->a = aa ? aa->f : 0.0f;
+	ep->b = ab ? ab->f : 0.0f;
+	if (ep->act == CI_ACT_CLIP && !(ep->a <= ep->b))
+		return ci_op_fail(k, e, "FusedConv: Clip bounds");
+	if ((ep->act == CI_ACT_LEAKY || ep->act == CI_ACT_HARDSIGMOID) &&
+	    !(isfinite(ep->a) && isfinite(ep->b)))
+		return ci_op_fail(k, e, "FusedConv: activation parameters");
+	return 0;
+}
+
+static int
+prepare_conv(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *w = ci_in(k, 1);
+	struct conv_state *st;
+	int64_t g = ci_attr_i(k->node, "group", 1);
+	struct ci_gemm_epi act;
+
+	if (parse_act(k, &act, e) != 0)
+		return -1;
+	st = ci_calloc(1, sizeof(*st));
+	if (st == NULL)
+		return ci_fail(e, CINFER_E_NOMEM, CI_STAGE_OP, "out of memory");
+	st->act = act;
+	if (ci_in_const(k, 1) && w->dtype == CI_DT_FLOAT && w->ndim >= 3 && w->dims[0] >= 1 &&
+	    w->dims[1] >= 1 && g >= 1 && w->dims[0] % g == 0 && w->count > 0) {
+		size_t m = (size_t)w->dims[0], mg = m / (size_t)g, kk = w->count / m;
+		if (!(mg == 1 && w->dims[1] == 1)) {
+			st->pa = ci_calloc((size_t)g, sizeof(*st->pa));
+			if (st->pa == NULL)
+				goto nomem;
+			st->ng = (size_t)g;
+			st->mg = mg;
+			st->kk = kk;
+			for (size_t gi = 0; gi < (size_t)g; gi++) {
+				st->pa[gi] = ci_sgemm_pack(CI_SGEMM_A, 0, mg, kk,
+				    (const float *)w->data + gi * mg * kk, kk);
+				if (st->pa[gi] == NULL)
+					goto nomem;
+			}
+		}
+	}
+	ci_state_set(k, st, conv_state_free);
+	return 0;
+nomem:
+	conv_state_free(st);
+	return ci_fail(e, CINFER_E_NOMEM, CI_STAGE_OP, "out of memory");
+}
+
+/* y = sum broadcast to y's shape (numpy rules, sum no larger than y). */
+static int
+fill_sum(struct ci_kctx *k, const struct ci_tensor *s, struct ci_tensor *y, struct cinfer_err *e)
+{
+	int64_t st[CI_RT_MAX_DIMS], idx[CI_RT_MAX_DIMS] = { 0 }, acc = 1, off = 0;
+	const float *sd = s->data;
+	float *yd = y->data;
+	int same = s->ndim == y->ndim;
+
+	if (s->dtype != CI_DT_FLOAT || s->ndim > y->ndim)
+		return ci_op_fail(k, e, "sum input type or rank");
+	for (int d = 0; d < s->ndim && same; d++)
+		same = s->dims[d] == y->dims[d];
+	if (same) {
+		if (sd != yd)
+			memcpy(yd, sd, y->count * sizeof(float));
+		return 0;
+	}
+	for (int d = y->ndim - 1; d >= 0; d--) {
+		int sdim = d - (y->ndim - s->ndim);
+		int64_t n = sdim >= 0 ? s->dims[sdim] : 1;
+		if (n != 1 && n != y->dims[d])
+			return ci_op_fail(k, e, "sum input does not broadcast to the output");
+		st[d] = n == 1 ? 0 : acc;
+		acc *= n;
+	}
+	for (size_t i = 0; i < y->count; i++) {
+		yd[i] = sd[off];
+		for (int d = y->ndim - 1; d >= 0; d--) {
+			off += st[d];
+			if (++idx[d] < y->dims[d])
+				break;
+			off -= st[d] * y->dims[d];
+			idx[d] = 0;
+		}
+	}
+	return 0;
 }
 
 static int
 run_conv(struct ci_kctx *k, struct cinfer_err *e)
 {
-	struct ci_tensor *x = ci_in(k, 0), *w = ci_in(k, 1), *b = ci_in(k, 2);
+	struct ci_tensor *x = ci_in(k, 0), *w = ci_in(k, 1), *b = ci_in(k, 2), *sum = NULL;
+	const struct conv_state *st = ci_state_get(k);
 	struct ci_spatial sp = { 0 };
+	struct ci_gemm_epi ep;
 	int64_t g = ci_attr_i(k->node, "group", 1), dims[CI_RT_MAX_DIMS];
 	size_t n, c, m, cg, mg, osz, isz, ksz;
 	int direct;
-	float *col = NULL;
+	float *col = NULL, beta = 0.0f;
 
+	if (st != NULL)
+		ep = st->act;
+	else if (parse_act(k, &ep, e) != 0)
+		return -1;
+	if (is_fused(k))
+		sum = ci_in(k, 3);
 	if (x == NULL || w == NULL)
 		return ci_op_fail(k, e, "missing input");
 	if (x->dtype != CI_DT_FLOAT || w->dtype != CI_DT_FLOAT || (b && b->dtype != CI_DT_FLOAT))
@@ -117,42 +309,61 @@ run_conv(struct ci_kctx *k, struct cinfer_err *e)
 		dims[2 + i] = sp.out[3 - sp.ns + i];
 	if (ci_out(k, 0, CI_DT_FLOAT, x->ndim, dims, e) != 0)
 		return -1;
+	if (sum) {
+		if (fill_sum(k, sum, k->out[0], e) != 0)
+			return -1;
+		beta = 1.0f;
+	}
 	osz = ci_spatial_out(&sp);
 	isz = ci_spatial_in(&sp);
 	ksz = ci_spatial_k(&sp);
+	if (k->out[0]->count == 0)
+		return 0;
+	if (cg == 1 && mg == 1) {
+		struct ci_dw_args da = { .x = x->data, .w = w->data, .bias = b ? b->data : NULL,
+			.y = k->out[0]->data, .sp = &sp, .c = c, .accumulate = sum != NULL,
+			.ep = &ep };
+		size_t work = osz * ksz + 1;
+		if (sp.k[0] == 1 && sp.in[0] == 1 && sp.out[0] == 1) {
+			ci_parallel(k, n * c, 32768 / work + 1, dw_part, &da);
+			return 0;
+		}
+		for (size_t ch = 0; ch < n * c; ch++) {
+			float *y = (float *)k->out[0]->data + ch * osz;
+			depthwise((const float *)x->data + ch * isz,
+			    (const float *)w->data + (ch % c) * ksz, y, &sp, sum != NULL);
+			ep.bias = b ? (const float *)b->data + ch % c : NULL;
+			ci_gemm_epi_apply(&ep, 0, 1, 0, osz, y, osz);
+		}
+		return 0;
+	}
 	direct = ksz == 1 && sp.s[0] == 1 && sp.s[1] == 1 && sp.s[2] == 1 && sp.pb[0] == 0 &&
 	    sp.pb[1] == 0 && sp.pb[2] == 0 && sp.pe[0] == 0 && sp.pe[1] == 0 && sp.pe[2] == 0;
-	if (!direct && !(cg == 1 && mg == 1)) {
+	if (!direct) {
 		if (cg * ksz > SIZE_MAX / sizeof(float) / (osz ? osz : 1))
 			return ci_op_fail(k, e, "too large");
 		col = ci_scratch(k, cg * ksz * osz * sizeof(float), e);
 		if (col == NULL)
 			return -1;
 	}
+	if (st && !(st->pa && st->ng == (size_t)g && st->mg == mg && st->kk == cg * ksz))
+		st = NULL;
 	for (size_t in = 0; in < n; in++)
 		for (size_t gi = 0; gi < (size_t)g; gi++) {
 			const float *xg = (const float *)x->data + (in * c + gi * cg) * isz;
 			const float *wg = (const float *)w->data + gi * mg * cg * ksz;
 			float *yg = (float *)k->out[0]->data + (in * m + gi * mg) * osz;
-			if (cg == 1 && mg == 1) {
-				depthwise(xg, wg, yg, &sp);
-				continue;
+			const float *bm = xg;
+			ep.bias = b ? (const float *)b->data + gi * mg : NULL;
+			if (!direct) {
+				struct im2col_args ia = { .x = xg, .sp = &sp, .col = col, .isz = isz,
+					.osz = osz, .ksz = ksz };
+				ci_parallel(k, cg * ksz, 16384 / (osz ? osz : 1) + 1, im2col_rows, &ia);
+				bm = col;
 			}
-			if (direct) {
-				ci_sgemm(0, 0, mg, osz, cg, 1.0f, wg, cg, xg, osz, 0.0f, yg, osz);
-				continue;
-			}
-			im2col(xg, cg, &sp, col);
-			ci_sgemm(0, 0, mg, osz, cg * ksz, 1.0f, wg, cg * ksz, col, osz, 0.0f, yg, osz);
+			ci_sgemm_ex(k, 0, 0, mg, osz, cg * ksz, 1.0f, wg, cg * ksz,
+			    st ? st->pa[gi] : NULL, bm, osz, NULL, beta, yg, osz, &ep);
 		}
-	if (b)
-		for (size_t in = 0; in < n; in++)
-			for (size_t oc = 0; oc < m; oc++) {
-				float bv = ((const float *)b->data)[oc];
-				float *y = (float *)k->out[0]->data + (in * m + oc) * osz;
-				for (size_t i = 0; i < osz; i++)
-					y[i] += bv;
-			}
 	return 0;
 }
 
@@ -293,5 +504,6 @@ run_conv_transpose(struct ci_kctx *k, struct cinfer_err *e)
 	return 0;
 }
 
-CI_OP_DEF(Conv, "Conv", 1, run_conv);
+CI_OP_DEF_PREP(Conv, "Conv", 1, run_conv, prepare_conv);
+CI_OP_DEF_INTERNAL(FusedConv, "FusedConv", run_conv, prepare_conv);
 CI_OP_DEF(ConvTranspose, "ConvTranspose", 1, run_conv_transpose);
