@@ -1,12 +1,29 @@
-/* Pooling: MaxPool (with Indices), AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool. */
+/* Pooling: MaxPool (with Indices), AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool.
+ * 2-D float MaxPool/AveragePool without indices take the row kernels of conv.h. */
 #include <math.h>
 #include <string.h>
 
 #include "runtime/rt.h"
+#include "runtime/conv.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/spatial.h"
 
 enum pk { P_MAX, P_AVG, P_LP };
+
+void
+ci_pool2d_portable(const struct ci_pool_args *a, size_t lo, size_t hi)
+{
+	ci_pool2d_rows(a, lo, hi);
+}
+
+static void
+pool2d_part(void *arg, size_t lo, size_t hi)
+{
+	if (ci_use_avx2())
+		ci_pool2d_avx2(arg, lo, hi);
+	else
+		ci_pool2d_portable(arg, lo, hi);
+}
 
 static int
 pool(struct ci_kctx *k, enum pk kind, struct cinfer_err *e)
@@ -41,6 +58,14 @@ pool(struct ci_kctx *k, enum pk kind, struct cinfer_err *e)
 	nc = (size_t)(x->dims[0] * x->dims[1]);
 	isz = ci_spatial_in(&sp);
 	osz = ci_spatial_out(&sp);
+	if (kind != P_LP && x->dtype == CI_DT_FLOAT && !want_idx && sp.in[0] == 1 &&
+	    sp.k[0] == 1 && sp.out[0] == 1 && sp.d[1] == 1 && sp.d[2] == 1) {
+		/* 2-D fast path: row kernels over output columns, threads over planes */
+		struct ci_pool_args pa = { .x = x->data, .y = k->out[0]->data, .sp = &sp,
+			.avg = kind == P_AVG, .include_pad = incl };
+		ci_parallel(k, nc, 65536 / (osz * ci_spatial_k(&sp) + 1) + 1, pool2d_part, &pa);
+		return 0;
+	}
 	for (size_t ch = 0; ch < nc; ch++)
 		for (int64_t oz = 0; oz < sp.out[0]; oz++)
 			for (int64_t oy = 0; oy < sp.out[1]; oy++)
