@@ -158,6 +158,9 @@ conv_case("dw3x3_dil", 1, 5, 5, [15, 16], [3, 3], s=[2, 2], d=[2, 2], pads=[1, 0
 conv_case("dw_same", 1, 4, 4, [16, 15], [3, 3], s=[2, 2], group=4, auto_pad="SAME_UPPER")
 conv_case("dw_s3_big", 1, 3, 3, [7, 40], [1, 7], s=[1, 3], pads=[0, 3, 0, 3], group=3)
 conv_case("dw_mult", 1, 3, 6, [8, 9], [3, 3], pads=[1, 1, 1, 1], group=3)
+conv_case("dw_wide", 2, 3, 3, [5, 83], [3, 3], pads=[1, 1, 1, 1], group=3)
+conv_case("dw_wide_s2", 1, 4, 4, [7, 150], [5, 5], s=[2, 2], d=[1, 2], pads=[2, 3, 1, 4],
+          group=4)
 conv_case("1d", 1, 3, 5, [17], [3], pads=[1, 1])
 conv_case("3d", 1, 2, 3, [5, 6, 7], [3, 2, 3], s=[1, 2, 1], pads=[1, 0, 1, 1, 1, 0])
 pool_case("max3_s2", "MaxPool", [2, 3, 17, 16], [3, 3], [2, 2], [1, 1, 1, 1])
