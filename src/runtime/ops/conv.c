@@ -62,6 +62,78 @@ im2col_rows(void *arg, size_t r0, size_t r1)
 	}
 }
 
+/* Unfolds columns [j0, j1) of rows [0, rows) into col (rows x (j1 - j0)). */
+static void
+im2col_cols(const float *x, const struct ci_spatial *sp, size_t isz, size_t ksz, size_t rows,
+    size_t j0, size_t j1, float *col)
+{
+	size_t k12 = (size_t)(sp->k[1] * sp->k[2]), len = j1 - j0;
+	size_t plane = (size_t)(sp->out[1] * sp->out[2]), ow = (size_t)sp->out[2];
+
+	for (size_t r = 0; r < rows; r++) {
+		size_t c = r / ksz, kk = r % ksz;
+		int64_t kz = (int64_t)(kk / k12), ky = (int64_t)(kk % k12) / sp->k[2];
+		int64_t kx = (int64_t)(kk % k12) % sp->k[2], lo, hi;
+		const float *xc = x + c * isz;
+		float *dst = col + r * len - j0;
+		ci_conv_cols(sp->out[2], sp->in[2], sp->s[2], sp->pb[2], kx * sp->d[2], &lo, &hi);
+		for (size_t j = j0; j < j1;) {
+			int64_t oz = (int64_t)(j / plane), oy = (int64_t)(j % plane / ow);
+			int64_t ox = (int64_t)(j % ow), seg = (int64_t)(ow - (size_t)ox), a, b;
+			int64_t iz = oz * sp->s[0] - sp->pb[0] + kz * sp->d[0];
+			int64_t iy = oy * sp->s[1] - sp->pb[1] + ky * sp->d[1], base;
+			if ((size_t)seg > j1 - j)
+				seg = (int64_t)(j1 - j);
+			if (iz < 0 || iz >= sp->in[0] || iy < 0 || iy >= sp->in[1]) {
+				memset(dst + j, 0, (size_t)seg * sizeof(float));
+				j += (size_t)seg;
+				continue;
+			}
+			a = lo < ox ? ox : lo > ox + seg ? ox + seg : lo;
+			b = hi < a ? a : hi > ox + seg ? ox + seg : hi;
+			base = (iz * sp->in[1] + iy) * sp->in[2] + kx * sp->d[2] - sp->pb[2];
+			/* dst + j - ox is where column ox of this output row goes */
+			memset(dst + j, 0, (size_t)(a - ox) * sizeof(float));
+			if (sp->s[2] == 1) {
+				if (b > a)
+					memcpy(dst + j + (a - ox), xc + base + a, (size_t)(b - a) * sizeof(float));
+			} else {
+				for (int64_t o = a; o < b; o++)
+					dst[j + (size_t)(o - ox)] = xc[base + o * sp->s[2]];
+			}
+			memset(dst + j + (b - ox), 0, (size_t)(ox + seg - b) * sizeof(float));
+			j += (size_t)seg;
+		}
+	}
+}
+
+/* im2col + GEMM by column tiles that stay in cache, parts on threads. */
+struct tile_args {
+	const float *x, *w;
+	const struct ci_spatial *sp;
+	const struct ci_sgemm_packed *pa;
+	const struct ci_gemm_epi *ep;
+	float *y, *scratch, beta;
+	size_t isz, osz, ksz, kk, mg, chunk, parts;
+};
+
+static void
+tile_part(void *arg, size_t lo, size_t hi)
+{
+	const struct tile_args *a = arg;
+
+	for (size_t p = lo; p < hi; p++) {
+		size_t j0 = a->osz * p / a->parts, j1 = a->osz * (p + 1) / a->parts;
+		float *col = a->scratch + p * a->kk * a->chunk;
+		for (size_t j = j0; j < j1; j += a->chunk) {
+			size_t je = j + a->chunk < j1 ? j + a->chunk : j1;
+			im2col_cols(a->x, a->sp, a->isz, a->ksz, a->kk, j, je, col);
+			ci_sgemm_ex(NULL, 0, 0, a->mg, je - j, a->kk, 1.0f, a->w, a->kk, a->pa, col,
+			    je - j, NULL, a->beta, a->y + j, a->osz, a->ep);
+		}
+	}
+}
+
 /* Depthwise, any rank: one input and one output channel per group; adds
  * to y when acc. */
 static void
@@ -339,15 +411,41 @@ run_conv(struct ci_kctx *k, struct cinfer_err *e)
 	}
 	direct = ksz == 1 && sp.s[0] == 1 && sp.s[1] == 1 && sp.s[2] == 1 && sp.pb[0] == 0 &&
 	    sp.pb[1] == 0 && sp.pb[2] == 0 && sp.pe[0] == 0 && sp.pe[1] == 0 && sp.pe[2] == 0;
+	if (st && !(st->pa && st->ng == (size_t)g && st->mg == mg && st->kk == cg * ksz))
+		st = NULL;
 	if (!direct) {
+		/* column tiles of about 512 KiB of im2col each, one run of tiles
+		 * per thread, when there are enough columns for every thread */
+		size_t kk = cg * ksz, chunk = (131072 / kk + 15) / 16 * 16, parts;
+		if (chunk < 64)
+			chunk = 64;
+		if (chunk > 4096)
+			chunk = 4096;
+		parts = k->threads > 1 ? (size_t)k->threads : 1;
+		if (osz >= chunk * parts && kk <= SIZE_MAX / sizeof(float) / chunk / parts) {
+			struct tile_args ta = { .sp = &sp, .beta = beta, .isz = isz, .osz = osz,
+				.ksz = ksz, .kk = kk, .mg = mg, .chunk = chunk, .parts = parts };
+			ta.scratch = ci_scratch(k, parts * kk * chunk * sizeof(float), e);
+			if (ta.scratch == NULL)
+				return -1;
+			for (size_t in = 0; in < n; in++)
+				for (size_t gi = 0; gi < (size_t)g; gi++) {
+					ta.x = (const float *)x->data + (in * c + gi * cg) * isz;
+					ta.w = (const float *)w->data + gi * mg * kk;
+					ta.pa = st ? st->pa[gi] : NULL;
+					ta.y = (float *)k->out[0]->data + (in * m + gi * mg) * osz;
+					ep.bias = b ? (const float *)b->data + gi * mg : NULL;
+					ta.ep = &ep;
+					ci_parallel(k, parts, 1, tile_part, &ta);
+				}
+			return 0;
+		}
 		if (cg * ksz > SIZE_MAX / sizeof(float) / (osz ? osz : 1))
 			return ci_op_fail(k, e, "too large");
 		col = ci_scratch(k, cg * ksz * osz * sizeof(float), e);
 		if (col == NULL)
 			return -1;
 	}
-	if (st && !(st->pa && st->ng == (size_t)g && st->mg == mg && st->kk == cg * ksz))
-		st = NULL;
 	for (size_t in = 0; in < n; in++)
 		for (size_t gi = 0; gi < (size_t)g; gi++) {
 			const float *xg = (const float *)x->data + (in * c + gi * cg) * isz;
