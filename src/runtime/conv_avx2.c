@@ -1,8 +1,10 @@
 /*
  * AVX2+FMA kernels of conv.h (built with -mavx2 -mfma -O3, area.cmake):
- * a depthwise kernel that keeps 32 outputs of a row in registers while it
- * walks all taps (stride 1 and 2 along the row), and the pooling row
- * kernel, which the compiler vectorizes. Callers check ci_use_avx2().
+ * a depthwise kernel that reads zero-padded copies of the input rows (so
+ * every output column takes the same vector path) and keeps 8 outputs in
+ * a register while it walks all taps (stride 1 and 2 along the row), and
+ * the pooling row kernel, which the compiler vectorizes. Callers check
+ * ci_use_avx2().
  */
 #include <immintrin.h>
 
@@ -23,47 +25,69 @@ load_s(const float *p, int64_t s)
 	    _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xd8));
 }
 
-/* One output row's columns [ox, ox + 8 * NB) where every tap is inside. */
+/* ci_conv_act_row with vectors (the compiler keeps the selects scalar). */
+static void
+act_row(const struct ci_gemm_epi *ep, float *y, size_t n)
+{
+	__m256 va, vb, z = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+	__m256 sixth = _mm256_set1_ps(1.0f / 6.0f), half = _mm256_set1_ps(0.5f);
+	size_t i = 0;
+
+	if (ep == NULL || ep->act == CI_ACT_NONE)
+		return;
+	va = _mm256_set1_ps(ep->a);
+	vb = _mm256_set1_ps(ep->b);
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_loadu_ps(y + i), h;
+		switch (ep->act) {
+		case CI_ACT_RELU:
+			v = _mm256_max_ps(v, z);
+			break;
+		case CI_ACT_CLIP:
+			v = _mm256_min_ps(_mm256_max_ps(v, va), vb);
+			break;
+		case CI_ACT_LEAKY:
+			v = _mm256_blendv_ps(v, _mm256_mul_ps(v, va), _mm256_cmp_ps(v, z, _CMP_LT_OQ));
+			break;
+		case CI_ACT_HARDSIGMOID:
+			v = _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(v, va, vb), z), one);
+			break;
+		case CI_ACT_HARDSWISH:
+			h = _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(v, sixth, half), z), one);
+			v = _mm256_mul_ps(v, h);
+			break;
+		default:
+			ci_conv_act_row(ep, y + i, n - i);
+			return;
+		}
+		_mm256_storeu_ps(y + i, v);
+	}
+	ci_conv_act_row(ep, y + i, n - i);
+}
+
+/* Zero-padded copies of input rows: slot iy % DW_RING holds row iy. */
+#define DW_RING 16
+#define DW_MAXW 1024
+
+/* Columns [ox, ox + 8 * NB) of output row oy into yt. */
 #define DW_BLOCK(NB)                                                                   \
 	do {                                                                           \
 		__m256 acc[NB];                                                        \
 		for (int j = 0; j < NB; j++)                                           \
-			acc[j] = a->accumulate ?                                       \
-			    _mm256_add_ps(_mm256_loadu_ps(yr + ox + 8 * j), vb) : vb;  \
+			acc[j] = a->accumulate ? _mm256_load_ps(yt + ox + 8 * j) : vb; \
 		for (int64_t ky = ky0; ky < ky1; ky++) {                               \
-			const float *xr = xc + (oy * sh - sp->pb[1] + ky * dh) * iw;   \
+			const float *r = ring[(oy * sh - sp->pb[1] + ky * dh) % DW_RING]; \
 			for (int64_t kx = 0; kx < kw; kx++) {                          \
 				__m256 wv = _mm256_broadcast_ss(&wc[ky * kw + kx]);    \
-				const float *xp = xr + ox * sw + kx * dw - sp->pb[2];  \
+				const float *xp = r + ox * sw + kx * dw;               \
 				for (int j = 0; j < NB; j++)                           \
 					acc[j] = _mm256_fmadd_ps(wv,                   \
 					    load_s(xp + 8 * j * sw, sw), acc[j]);      \
 			}                                                              \
 		}                                                                      \
 		for (int j = 0; j < NB; j++)                                           \
-			_mm256_storeu_ps(yr + ox + 8 * j, acc[j]);                     \
+			_mm256_store_ps(yt + ox + 8 * j, acc[j]);                      \
 	} while (0)
-
-/* Column ox of row oy, any position (bounds checked per tap). */
-static inline float
-dw_one(const struct ci_dw_args *a, const float *xc, const float *wc, float bv, float y0,
-    int64_t oy, int64_t ox)
-{
-	const struct ci_spatial *sp = a->sp;
-	float s = a->accumulate ? y0 + bv : bv;
-
-	for (int64_t ky = 0; ky < sp->k[1]; ky++) {
-		int64_t iy = oy * sp->s[1] - sp->pb[1] + ky * sp->d[1];
-		if (iy < 0 || iy >= sp->in[1])
-			continue;
-		for (int64_t kx = 0; kx < sp->k[2]; kx++) {
-			int64_t ix = ox * sp->s[2] - sp->pb[2] + kx * sp->d[2];
-			if (ix >= 0 && ix < sp->in[2])
-				s += wc[ky * sp->k[2] + kx] * xc[iy * sp->in[2] + ix];
-		}
-	}
-	return s;
-}
 
 void
 ci_conv_dw_avx2(const struct ci_dw_args *a, size_t lo, size_t hi)
@@ -71,26 +95,25 @@ ci_conv_dw_avx2(const struct ci_dw_args *a, size_t lo, size_t hi)
 	const struct ci_spatial *sp = a->sp;
 	int64_t ih = sp->in[1], iw = sp->in[2], oh = sp->out[1], ow = sp->out[2];
 	int64_t kh = sp->k[1], kw = sp->k[2], sh = sp->s[1], sw = sp->s[2];
-	int64_t dh = sp->d[1], dw = sp->d[2], l0, h0, l1, h1, cl, ch_;
+	int64_t dh = sp->d[1], dw = sp->d[2], pl = sp->pb[2];
+	int64_t owr = (ow + 7) / 8 * 8, need = (owr - 1) * sw + (kw - 1) * dw + 1 + (sw == 2);
 	size_t isz = (size_t)(ih * iw), osz = (size_t)(oh * ow), ksz = (size_t)(kh * kw);
+	float ring[DW_RING][DW_MAXW] __attribute__((aligned(32)));
+	float yt[DW_MAXW] __attribute__((aligned(32)));
+	int64_t tag[DW_RING];
 
-	if (sw != 1 && sw != 2) {
+	if ((sw != 1 && sw != 2) || (kh - 1) * dh + 1 > DW_RING || need > DW_MAXW ||
+	    owr > DW_MAXW) {
 		ci_conv_dw_rows(a, lo, hi);
 		return;
 	}
-	/* columns where every tap is inside the row; stride 2 loads 8 * 2
-	 * floats from the block's first tap, one past the last one it uses */
-	ci_conv_cols(ow, iw - (sw == 2), sw, sp->pb[2], 0, &l0, &h0);
-	ci_conv_cols(ow, iw - (sw == 2), sw, sp->pb[2], (kw - 1) * dw, &l1, &h1);
-	cl = l0 > l1 ? l0 : l1;
-	ch_ = h0 < h1 ? h0 : h1;
-	if (ch_ < cl)
-		ch_ = cl;
 	for (size_t ch = lo; ch < hi; ch++) {
 		const float *xc = a->x + ch * isz, *wc = a->w + (ch % a->c) * ksz;
 		float bv = a->bias ? a->bias[ch % a->c] : 0.0f;
 		__m256 vb = _mm256_set1_ps(bv);
 		float *yc = a->y + ch * osz;
+		for (int i = 0; i < DW_RING; i++)
+			tag[i] = -1;
 		for (int64_t oy = 0; oy < oh; oy++) {
 			float *yr = yc + oy * ow;
 			int64_t ky0 = 0, ky1 = kh, ox;
@@ -99,15 +122,34 @@ ci_conv_dw_avx2(const struct ci_dw_args *a, size_t lo, size_t hi)
 				ky0++;
 			while (ky1 > ky0 && oy * sh - sp->pb[1] + (ky1 - 1) * dh >= ih)
 				ky1--;
-			for (ox = 0; ox < cl; ox++)
-				yr[ox] = dw_one(a, xc, wc, bv, yr[ox], oy, ox);
-			for (; ox + 32 <= ch_; ox += 32)
+			for (int64_t ky = ky0; ky < ky1; ky++) {
+				int64_t iy = oy * sh - sp->pb[1] + ky * dh, l, h;
+				float *r = ring[iy % DW_RING];
+				if (tag[iy % DW_RING] == iy)
+					continue;
+				tag[iy % DW_RING] = iy;
+				/* r[p] = x[iy][p - pl] inside the row, 0 outside */
+				l = pl < need ? pl : need;
+				h = pl + iw < need ? pl + iw : need;
+				memset(r, 0, (size_t)l * sizeof(float));
+				if (h > l)
+					memcpy(r + l, xc + iy * iw + (l - pl), (size_t)(h - l) * sizeof(float));
+				if (h < l)
+					h = l;
+				memset(r + h, 0, (size_t)(need - h) * sizeof(float));
+			}
+			if (a->accumulate) {
+				for (int64_t j = 0; j < ow; j++)
+					yt[j] = yr[j] + bv;
+				for (int64_t j = ow; j < owr; j++)
+					yt[j] = 0.0f;
+			}
+			for (ox = 0; ox + 32 <= owr; ox += 32)
 				DW_BLOCK(4);
-			for (; ox + 8 <= ch_; ox += 8)
+			for (; ox < owr; ox += 8)
 				DW_BLOCK(1);
-			for (; ox < ow; ox++)
-				yr[ox] = dw_one(a, xc, wc, bv, yr[ox], oy, ox);
-			ci_conv_act_row(a->ep, yr, (size_t)ow);
+			act_row(a->ep, yt, (size_t)ow);
+			memcpy(yr, yt, (size_t)ow * sizeof(float));
 		}
 	}
 }

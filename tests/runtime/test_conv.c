@@ -11,7 +11,9 @@
  * Pass: Conv + BatchNormalization + Add + activation chains (ResNet block
  * with a late downsample branch, a MobileNet/PP-OCR-like stack with
  * HardSwish, depthwise, HardSigmoid, Clip inputs, LeakyRelu, Sigmoid and a
- * broadcast sum) run with the pass on and off must agree, and the pass's
+ * broadcast sum; depthwise convs with every activation, a folded constant
+ * Mul/Add and HardSwish written out as y * Clip(y + 3, 0, 6) / 6) run with
+ * the pass on and off must agree, and the pass's
  * counters prove the folds and fusions happened. FusedConv nodes written
  * in a model file with bad attributes must not load.
  */
@@ -173,9 +175,13 @@ test_fusion(void **state)
 	check_fused("resblock", 4, 4);
 	/* 3 BN folded; HardSwish, Relu, HardSigmoid, Clip, LeakyRelu, Sigmoid, broadcast sum */
 	check_fused("mobile", 3, 7);
+	/* 7 BN folded; each depthwise conv with its activation (the last one
+	 * after a folded Mul/Add and a written-out HardSwish) */
+	check_fused("dwacts", 7, 7);
 	assert_int_equal(ci_sgemm_path_set(CI_SGEMM_PORTABLE), 0);
 	check_fused("resblock", 4, 4);
 	check_fused("mobile", 3, 7);
+	check_fused("dwacts", 7, 7);
 	assert_int_equal(ci_sgemm_path_set(CI_SGEMM_AUTO), 0);
 }
 

@@ -269,8 +269,45 @@ def mobile(nodes, inits):
     nodes.append(helper.make_node("Add", ["u16", "u17"], ["y"]))
 
 
+def dwacts(nodes, inits):
+    # depthwise convs, each with another activation (the AVX2 epilogue of
+    # the depthwise kernel), a constant Mul/Add after a conv (folded), and
+    # HardSwish written out as paddle2onnx does (opset 11 Clip inputs)
+    inits["three"] = np.array([3.0], np.float32)
+    inits["zero"] = np.array(0.0, np.float32)
+    inits["six"] = np.array(6.0, np.float32)
+    inits["six1"] = np.array([6.0], np.float32)
+    inits["lo"] = np.array(-0.25, np.float32)
+    inits["hi"] = np.array(0.5, np.float32)
+    inits["sc"] = np.array([0.75], np.float32)
+    inits["sh"] = rng.standard_normal([4, 1, 1]).astype(np.float32)
+    cur = "x"
+    acts = [("HardSwish", {}), ("LeakyRelu", {"alpha": 0.1}), ("HardSigmoid", {}),
+            ("Clip", None), ("Relu", {}), ("Sigmoid", {}), ("paddle", None)]
+    for i, (act, attrs) in enumerate(acts):
+        t = f"d{i}"
+        nodes.append(helper.make_node("Conv", [cur] + conv_w(4, 4, 3, 4, f"dw{i}", inits, i % 2 == 0),
+                                      [t + "c"], pads=[1, 1, 1, 1], group=4,
+                                      strides=[1, 2] if i == 3 else [1, 1]))
+        nodes.append(helper.make_node("BatchNormalization", [t + "c"] + bn_params(4, f"db{i}", inits),
+                                      [t + "b"]))
+        if act == "paddle":
+            nodes.append(helper.make_node("Mul", ["sc", t + "b"], [t + "m"]))
+            nodes.append(helper.make_node("Add", [t + "m", "sh"], [t + "a"]))
+            nodes.append(helper.make_node("Add", [t + "a", "three"], [t + "a3"]))
+            nodes.append(helper.make_node("Clip", [t + "a3", "zero", "six"], [t + "cl"]))
+            nodes.append(helper.make_node("Mul", [t + "a", t + "cl"], [t + "mm"]))
+            nodes.append(helper.make_node("Div", [t + "mm", "six1"], ["y"]))
+        elif act == "Clip":
+            nodes.append(helper.make_node("Clip", [t + "b", "lo", "hi"], [t]))
+        else:
+            nodes.append(helper.make_node(act, [t + "b"], [t], **attrs))
+        cur = t
+
+
 fused("resblock", resblock, [2, 3, 17, 15])
 fused("mobile", mobile, [1, 3, 21, 26])
+fused("dwacts", dwacts, [1, 4, 5, 77])
 
 
 # ---- FusedConv nodes written by hand ------------------------------------------
