@@ -93,7 +93,7 @@ assert_close(const char *what, const struct cinfer_tensor *got, const struct cin
 static const char *const kernels[] = {
 	"3x3_pad", "3x3_s2_asym", "5x5_dil2", "group2", "1x1", "1x1_s2", "dw3x3",
 	"dw5x5_s2", "dw3x3_dil", "dw_same", "dw_s3_big", "dw_mult", "dw_wide", "dw_wide_s2",
-	"tile", "tile_s2",
+	"tile", "tile_s2", "1x1_wide",
 	"1d", "3d",
 	"max3_s2", "max2_ceil", "max5_s1", "max_s3", "avg3_excl", "avg3_incl", "avg2_ceil",
 };

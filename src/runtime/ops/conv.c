@@ -134,6 +134,27 @@ tile_part(void *arg, size_t lo, size_t hi)
 	}
 }
 
+/* 1x1 GEMM over column ranges, one per thread (B is the input itself). */
+struct cols_args {
+	const float *x, *w;
+	const struct ci_sgemm_packed *pa;
+	const struct ci_gemm_epi *ep;
+	float *y, beta;
+	size_t osz, kk, mg, parts;
+};
+
+static void
+cols_part(void *arg, size_t lo, size_t hi)
+{
+	const struct cols_args *a = arg;
+
+	for (size_t p = lo; p < hi; p++) {
+		size_t j0 = a->osz * p / a->parts, j1 = a->osz * (p + 1) / a->parts;
+		ci_sgemm_ex(NULL, 0, 0, a->mg, j1 - j0, a->kk, 1.0f, a->w, a->kk, a->pa, a->x + j0,
+		    a->osz, NULL, a->beta, a->y + j0, a->osz, a->ep);
+	}
+}
+
 /* Depthwise, any rank: one input and one output channel per group; adds
  * to y when acc. */
 static void
@@ -453,6 +474,14 @@ run_conv(struct ci_kctx *k, struct cinfer_err *e)
 			float *yg = (float *)k->out[0]->data + (in * m + gi * mg) * osz;
 			const float *bm = xg;
 			ep.bias = b ? (const float *)b->data + gi * mg : NULL;
+			if (direct && k->threads > 1 && osz >= 256 * (size_t)k->threads) {
+				/* wide 1x1: each thread takes a slice of the columns */
+				struct cols_args ca = { .x = xg, .w = wg, .pa = st ? st->pa[gi] : NULL,
+					.ep = &ep, .y = yg, .beta = beta, .osz = osz, .kk = cg,
+					.mg = mg, .parts = (size_t)k->threads };
+				ci_parallel(k, ca.parts, 1, cols_part, &ca);
+				continue;
+			}
 			if (!direct) {
 				struct im2col_args ia = { .x = xg, .sp = &sp, .col = col, .isz = isz,
 					.osz = osz, .ksz = ksz };
