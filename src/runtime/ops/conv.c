@@ -117,13 +117,22 @@ struct tile_args {
 	size_t isz, osz, ksz, kk, mg, chunk, parts;
 };
 
+/* Start of column part p of parts, on a multiple of 16 (the GEMM's tile). */
+static size_t
+part_start(size_t osz, size_t p, size_t parts)
+{
+	size_t j = p >= parts ? osz : osz * p / parts / 16 * 16;
+
+	return j < osz ? j : osz;
+}
+
 static void
 tile_part(void *arg, size_t lo, size_t hi)
 {
 	const struct tile_args *a = arg;
 
 	for (size_t p = lo; p < hi; p++) {
-		size_t j0 = a->osz * p / a->parts, j1 = a->osz * (p + 1) / a->parts;
+		size_t j0 = part_start(a->osz, p, a->parts), j1 = part_start(a->osz, p + 1, a->parts);
 		float *col = a->scratch + p * a->kk * a->chunk;
 		for (size_t j = j0; j < j1; j += a->chunk) {
 			size_t je = j + a->chunk < j1 ? j + a->chunk : j1;
@@ -149,7 +158,7 @@ cols_part(void *arg, size_t lo, size_t hi)
 	const struct cols_args *a = arg;
 
 	for (size_t p = lo; p < hi; p++) {
-		size_t j0 = a->osz * p / a->parts, j1 = a->osz * (p + 1) / a->parts;
+		size_t j0 = part_start(a->osz, p, a->parts), j1 = part_start(a->osz, p + 1, a->parts);
 		ci_sgemm_ex(NULL, 0, 0, a->mg, j1 - j0, a->kk, 1.0f, a->w, a->kk, a->pa, a->x + j0,
 		    a->osz, NULL, a->beta, a->y + j0, a->osz, a->ep);
 	}

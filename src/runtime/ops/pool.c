@@ -128,6 +128,43 @@ static int run_maxpool(struct ci_kctx *k, struct cinfer_err *e) { return pool(k,
 static int run_avgpool(struct ci_kctx *k, struct cinfer_err *e) { return pool(k, P_AVG, e); }
 static int run_lppool(struct ci_kctx *k, struct cinfer_err *e) { return pool(k, P_LP, e); }
 
+struct global_args {
+	const float *x;
+	float *y;
+	size_t sp;
+	int is_max;
+};
+
+/* Planes [lo, hi): 8 running sums or maxima (vectorizable), then combined. */
+static void
+global_part(void *arg, size_t lo, size_t hi)
+{
+	const struct global_args *a = arg;
+
+	for (size_t c = lo; c < hi; c++) {
+		const float *p = a->x + c * a->sp;
+		float acc[8], r;
+		size_t i = 0;
+		for (int j = 0; j < 8; j++)
+			acc[j] = a->is_max ? -INFINITY : 0.0f;
+		if (a->is_max) {
+			for (; i + 8 <= a->sp; i += 8)
+				for (int j = 0; j < 8; j++)
+					acc[j] = p[i + j] > acc[j] ? p[i + j] : acc[j];
+		} else {
+			for (; i + 8 <= a->sp; i += 8)
+				for (int j = 0; j < 8; j++)
+					acc[j] += p[i + j];
+		}
+		r = acc[0];
+		for (int j = 1; j < 8; j++)
+			r = a->is_max ? (acc[j] > r ? acc[j] : r) : r + acc[j];
+		for (; i < a->sp; i++)
+			r = a->is_max ? (p[i] > r ? p[i] : r) : r + p[i];
+		a->y[c] = a->is_max ? r : a->sp ? r / (float)a->sp : 0.0f;
+	}
+}
+
 static int
 global(struct ci_kctx *k, int is_max, struct cinfer_err *e)
 {
@@ -147,12 +184,10 @@ global(struct ci_kctx *k, int is_max, struct cinfer_err *e)
 	if (ci_out(k, 0, CI_DT_FLOAT, x->ndim, dims, e) != 0)
 		return -1;
 	nc = (size_t)(x->dims[0] * x->dims[1]);
-	for (size_t c = 0; c < nc; c++) {
-		const float *p = (const float *)x->data + c * sp;
-		float acc = is_max ? -INFINITY : 0;
-		for (size_t i = 0; i < sp; i++)
-			acc = is_max ? (p[i] > acc ? p[i] : acc) : acc + p[i];
-		((float *)k->out[0]->data)[c] = is_max ? acc : sp ? acc / (float)sp : 0;
+	{
+		struct global_args ga = { .x = x->data, .y = k->out[0]->data, .sp = sp,
+			.is_max = is_max };
+		ci_parallel(k, nc, 65536 / (sp + 1) + 1, global_part, &ga);
 	}
 	return 0;
 }

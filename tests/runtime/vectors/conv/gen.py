@@ -176,6 +176,20 @@ pool_case("avg2_ceil", "AveragePool", [1, 3, 9, 7], [2, 2], [2, 2], [0, 0, 1, 0]
           incl=1)
 
 
+def global_case(name, op, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    x64 = x.astype(np.float64)
+    y = x64.mean(axis=(2, 3), keepdims=True) if op == "GlobalAveragePool" else \
+        x64.max(axis=(2, 3), keepdims=True)
+    onnx.save(model([helper.make_node(op, ["x"], ["y"])], {}, x.shape), f"k_{name}.onnx")
+    save_pb(x, f"k_{name}_in.pb")
+    save_pb(y, f"k_{name}_out.pb")
+
+
+global_case("gavg", "GlobalAveragePool", [2, 3, 7, 9])
+global_case("gmax", "GlobalMaxPool", [1, 5, 5, 5])
+
+
 # ---- fusions ------------------------------------------------------------------
 def bn_params(m, pfx, inits):
     inits[pfx + "_s"] = rng.uniform(0.5, 1.5, m).astype(np.float32)
