@@ -179,6 +179,8 @@ test_fusion(void **state)
 	/* 7 BN folded; each depthwise conv with its activation (the last one
 	 * after a folded Mul/Add and a written-out HardSwish) */
 	check_fused("dwacts", 7, 7);
+	/* a sum larger than the conv output (the Add broadcasts the conv) */
+	check_fused("bigsum", 0, 1);
 	assert_int_equal(ci_sgemm_path_set(CI_SGEMM_PORTABLE), 0);
 	check_fused("resblock", 4, 4);
 	check_fused("mobile", 3, 7);

@@ -329,9 +329,25 @@ nomem:
 	return ci_fail(e, CINFER_E_NOMEM, CI_STAGE_OP, "out of memory");
 }
 
-/* y = sum broadcast to y's shape (numpy rules, sum no larger than y). */
+/* Whether s broadcasts into dims (ndim) without growing it. */
 static int
-fill_sum(struct ci_kctx *k, const struct ci_tensor *s, struct ci_tensor *y, struct cinfer_err *e)
+same_or_into(const struct ci_tensor *s, int ndim, const int64_t *dims)
+{
+	if (s->ndim > ndim)
+		return 0;
+	for (int d = 0; d < s->ndim; d++) {
+		int64_t n = s->dims[d], want = dims[ndim - s->ndim + d];
+		if (n != want && n != 1)
+			return 0;
+	}
+	return 1;
+}
+
+/* y = s (add 0) or y += s (add 1), s broadcast to y's shape (numpy rules,
+ * s no larger than y). */
+static int
+bcast_into(struct ci_kctx *k, const struct ci_tensor *s, struct ci_tensor *y, int add,
+    struct cinfer_err *e)
 {
 	int64_t st[CI_RT_MAX_DIMS], idx[CI_RT_MAX_DIMS] = { 0 }, acc = 1, off = 0;
 	const float *sd = s->data;
@@ -342,7 +358,7 @@ fill_sum(struct ci_kctx *k, const struct ci_tensor *s, struct ci_tensor *y, stru
 		return ci_op_fail(k, e, "sum input type or rank");
 	for (int d = 0; d < s->ndim && same; d++)
 		same = s->dims[d] == y->dims[d];
-	if (same) {
+	if (same && !add) {
 		if (sd != yd)
 			memcpy(yd, sd, y->count * sizeof(float));
 		return 0;
@@ -356,7 +372,7 @@ fill_sum(struct ci_kctx *k, const struct ci_tensor *s, struct ci_tensor *y, stru
 		acc *= n;
 	}
 	for (size_t i = 0; i < y->count; i++) {
-		yd[i] = sd[off];
+		yd[i] = add ? yd[i] + sd[off] : sd[off];
 		for (int d = y->ndim - 1; d >= 0; d--) {
 			off += st[d];
 			if (++idx[d] < y->dims[d])
@@ -369,61 +385,30 @@ fill_sum(struct ci_kctx *k, const struct ci_tensor *s, struct ci_tensor *y, stru
 }
 
 static int
-run_conv(struct ci_kctx *k, struct cinfer_err *e)
+fill_sum(struct ci_kctx *k, const struct ci_tensor *s, struct ci_tensor *y, struct cinfer_err *e)
 {
-	struct ci_tensor *x = ci_in(k, 0), *w = ci_in(k, 1), *b = ci_in(k, 2), *sum = NULL;
-	const struct conv_state *st = ci_state_get(k);
-	struct ci_spatial sp = { 0 };
-	struct ci_gemm_epi ep;
-	int64_t g = ci_attr_i(k->node, "group", 1), dims[CI_RT_MAX_DIMS];
-	size_t n, c, m, cg, mg, osz, isz, ksz;
-	int direct;
-	float *col = NULL, beta = 0.0f;
+	return bcast_into(k, s, y, 0, e);
+}
 
-	if (st != NULL)
-		ep = st->act;
-	else if (parse_act(k, &ep, e) != 0)
-		return -1;
-	if (is_fused(k))
-		sum = ci_in(k, 3);
-	if (x == NULL || w == NULL)
-		return ci_op_fail(k, e, "missing input");
-	if (x->dtype != CI_DT_FLOAT || w->dtype != CI_DT_FLOAT || (b && b->dtype != CI_DT_FLOAT))
-		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "Conv: type %s",
-		    ci_dt_name(x->dtype));
-	if (w->ndim != x->ndim || x->ndim < 3)
-		return ci_op_fail(k, e, "weight rank");
-	if (ci_spatial_init(k, x, w->dims + 2, 0, &sp, e) != 0)
-		return -1;
-	n = (size_t)x->dims[0];
-	c = (size_t)x->dims[1];
-	m = (size_t)w->dims[0];
-	if (g < 1 || c % (size_t)g != 0 || m % (size_t)g != 0 || (size_t)w->dims[1] != c / (size_t)g)
-		return ci_op_fail(k, e, "channels %zu, group %lld, weight %lld", c, (long long)g,
-		    (long long)w->dims[1]);
-	if (b && (b->ndim != 1 || (size_t)b->dims[0] != m))
-		return ci_op_fail(k, e, "bias size");
-	cg = c / (size_t)g;
-	mg = m / (size_t)g;
-	dims[0] = (int64_t)n;
-	dims[1] = (int64_t)m;
-	for (int i = 0; i < sp.ns; i++)
-		dims[2 + i] = sp.out[3 - sp.ns + i];
-	if (ci_out(k, 0, CI_DT_FLOAT, x->ndim, dims, e) != 0)
-		return -1;
-	if (sum) {
-		if (fill_sum(k, sum, k->out[0], e) != 0)
-			return -1;
-		beta = 1.0f;
-	}
+static int
+conv_body(struct ci_kctx *k, const struct conv_state *st, const struct ci_tensor *x,
+    const struct ci_tensor *w, const struct ci_tensor *b, const struct ci_spatial *spp,
+    int64_t g, struct ci_gemm_epi ep, float beta, struct ci_tensor *y, struct cinfer_err *e)
+{
+	struct ci_spatial sp = *spp;
+	size_t n = (size_t)x->dims[0], c = (size_t)x->dims[1], m = (size_t)w->dims[0];
+	size_t cg = c / (size_t)g, mg = m / (size_t)g, osz, isz, ksz;
+	int direct, acc = beta != 0.0f;
+	float *col = NULL;
+
 	osz = ci_spatial_out(&sp);
 	isz = ci_spatial_in(&sp);
 	ksz = ci_spatial_k(&sp);
-	if (k->out[0]->count == 0)
+	if (y->count == 0)
 		return 0;
 	if (cg == 1 && mg == 1) {
 		struct ci_dw_args da = { .x = x->data, .w = w->data, .bias = b ? b->data : NULL,
-			.y = k->out[0]->data, .sp = &sp, .c = c, .accumulate = sum != NULL,
+			.y = y->data, .sp = &sp, .c = c, .accumulate = acc,
 			.ep = &ep };
 		size_t work = osz * ksz + 1;
 		if (sp.k[0] == 1 && sp.in[0] == 1 && sp.out[0] == 1) {
@@ -431,11 +416,11 @@ run_conv(struct ci_kctx *k, struct cinfer_err *e)
 			return 0;
 		}
 		for (size_t ch = 0; ch < n * c; ch++) {
-			float *y = (float *)k->out[0]->data + ch * osz;
+			float *yc = (float *)y->data + ch * osz;
 			depthwise((const float *)x->data + ch * isz,
-			    (const float *)w->data + (ch % c) * ksz, y, &sp, sum != NULL);
+			    (const float *)w->data + (ch % c) * ksz, yc, &sp, acc);
 			ep.bias = b ? (const float *)b->data + ch % c : NULL;
-			ci_gemm_epi_apply(&ep, 0, 1, 0, osz, y, osz);
+			ci_gemm_epi_apply(&ep, 0, 1, 0, osz, yc, osz);
 		}
 		return 0;
 	}
@@ -463,7 +448,7 @@ run_conv(struct ci_kctx *k, struct cinfer_err *e)
 					ta.x = (const float *)x->data + (in * c + gi * cg) * isz;
 					ta.w = (const float *)w->data + gi * mg * kk;
 					ta.pa = st ? st->pa[gi] : NULL;
-					ta.y = (float *)k->out[0]->data + (in * m + gi * mg) * osz;
+					ta.y = (float *)y->data + (in * m + gi * mg) * osz;
 					ep.bias = b ? (const float *)b->data + gi * mg : NULL;
 					ta.ep = &ep;
 					ci_parallel(k, parts, 1, tile_part, &ta);
@@ -480,7 +465,7 @@ run_conv(struct ci_kctx *k, struct cinfer_err *e)
 		for (size_t gi = 0; gi < (size_t)g; gi++) {
 			const float *xg = (const float *)x->data + (in * c + gi * cg) * isz;
 			const float *wg = (const float *)w->data + gi * mg * cg * ksz;
-			float *yg = (float *)k->out[0]->data + (in * m + gi * mg) * osz;
+			float *yg = (float *)y->data + (in * m + gi * mg) * osz;
 			const float *bm = xg;
 			ep.bias = b ? (const float *)b->data + gi * mg : NULL;
 			if (direct && k->threads > 1 && osz >= 256 * (size_t)k->threads) {
@@ -500,6 +485,81 @@ run_conv(struct ci_kctx *k, struct cinfer_err *e)
 			ci_sgemm_ex(k, 0, 0, mg, osz, cg * ksz, 1.0f, wg, cg * ksz,
 			    st ? st->pa[gi] : NULL, bm, osz, NULL, beta, yg, osz, &ep);
 		}
+	return 0;
+}
+
+static int
+run_conv(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *x = ci_in(k, 0), *w = ci_in(k, 1), *b = ci_in(k, 2), *sum = NULL;
+	const struct conv_state *st = ci_state_get(k);
+	struct ci_spatial sp = { 0 };
+	struct ci_gemm_epi ep;
+	int64_t g = ci_attr_i(k->node, "group", 1), dims[CI_RT_MAX_DIMS];
+	size_t n, c, m;
+	struct ci_tensor *y, tmp = { 0 };
+	int64_t bd[CI_RT_MAX_DIMS];
+	int bn;
+
+	if (st != NULL)
+		ep = st->act;
+	else if (parse_act(k, &ep, e) != 0)
+		return -1;
+	if (is_fused(k))
+		sum = ci_in(k, 3);
+	if (x == NULL || w == NULL)
+		return ci_op_fail(k, e, "missing input");
+	if (x->dtype != CI_DT_FLOAT || w->dtype != CI_DT_FLOAT || (b && b->dtype != CI_DT_FLOAT))
+		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "Conv: type %s",
+		    ci_dt_name(x->dtype));
+	if (w->ndim != x->ndim || x->ndim < 3)
+		return ci_op_fail(k, e, "weight rank");
+	if (ci_spatial_init(k, x, w->dims + 2, 0, &sp, e) != 0)
+		return -1;
+	n = (size_t)x->dims[0];
+	c = (size_t)x->dims[1];
+	m = (size_t)w->dims[0];
+	if (g < 1 || c % (size_t)g != 0 || m % (size_t)g != 0 || (size_t)w->dims[1] != c / (size_t)g)
+		return ci_op_fail(k, e, "channels %zu, group %lld, weight %lld", c, (long long)g,
+		    (long long)w->dims[1]);
+	if (b && (b->ndim != 1 || (size_t)b->dims[0] != m))
+		return ci_op_fail(k, e, "bias size");
+	dims[0] = (int64_t)n;
+	dims[1] = (int64_t)m;
+	for (int i = 0; i < sp.ns; i++)
+		dims[2 + i] = sp.out[3 - sp.ns + i];
+	if (sum == NULL || same_or_into(sum, x->ndim, dims)) {
+		if (ci_out(k, 0, CI_DT_FLOAT, x->ndim, dims, e) != 0)
+			return -1;
+		if (sum && fill_sum(k, sum, k->out[0], e) != 0)
+			return -1;
+		return conv_body(k, st, x, w, b, &sp, g, ep, sum ? 1.0f : 0.0f, k->out[0], e);
+	}
+	/* the sum is larger than the conv's output (Add broadcast it): conv
+	 * with its bias into scratch, then act(conv + sum) on the Add's shape */
+	if (sum->dtype != CI_DT_FLOAT ||
+	    ci_broadcast(x->ndim, dims, sum->ndim, sum->dims, &bn, bd) != 0)
+		return ci_op_fail(k, e, "sum input does not broadcast with the conv output");
+	tmp.dtype = CI_DT_FLOAT;
+	tmp.ndim = x->ndim;
+	memcpy(tmp.dims, dims, sizeof(tmp.dims));
+	tmp.count = 1;
+	for (int d = 0; d < x->ndim; d++)
+		tmp.count *= (size_t)dims[d];
+	tmp.data = ci_scratch(k, tmp.count * sizeof(float) + 1, e);
+	if (tmp.data == NULL)
+		return -1;
+	{
+		struct ci_gemm_epi none = { .bias_per_row = 1 };
+		if (conv_body(k, st, x, w, b, &sp, g, none, 0.0f, &tmp, e) != 0)
+			return -1;
+	}
+	if (ci_out(k, 0, CI_DT_FLOAT, bn, bd, e) != 0)
+		return -1;
+	y = k->out[0];
+	if (bcast_into(k, &tmp, y, 0, e) != 0 || bcast_into(k, sum, y, 1, e) != 0)
+		return -1;
+	ci_conv_act_row(&ep, y->data, y->count);
 	return 0;
 }
 

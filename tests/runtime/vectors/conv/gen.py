@@ -320,9 +320,19 @@ def dwacts(nodes, inits):
         cur = t
 
 
+def bigsum(nodes, inits):
+    # the residual sum is larger than the conv output: Add broadcasts the
+    # conv's [N, C, 1, 1] over the sum's [N, C, H, W]
+    nodes.append(helper.make_node("GlobalAveragePool", ["x"], ["p"]))
+    nodes.append(helper.make_node("Conv", ["p"] + conv_w(4, 4, 1, 1, "g0", inits), ["q"]))
+    nodes.append(helper.make_node("Add", ["q", "x"], ["r"]))
+    nodes.append(helper.make_node("Relu", ["r"], ["y"]))
+
+
 fused("resblock", resblock, [2, 3, 17, 15])
 fused("mobile", mobile, [1, 3, 21, 26])
 fused("dwacts", dwacts, [1, 4, 5, 77])
+fused("bigsum", bigsum, [2, 4, 6, 7])
 
 
 # ---- FusedConv nodes written by hand ------------------------------------------
