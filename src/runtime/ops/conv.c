@@ -77,9 +77,12 @@ im2col_cols(const float *x, const struct ci_spatial *sp, size_t isz, size_t ksz,
 		const float *xc = x + c * isz;
 		float *dst = col + r * len - j0;
 		ci_conv_cols(sp->out[2], sp->in[2], sp->s[2], sp->pb[2], kx * sp->d[2], &lo, &hi);
-		for (size_t j = j0; j < j1;) {
-			int64_t oz = (int64_t)(j / plane), oy = (int64_t)(j % plane / ow);
-			int64_t ox = (int64_t)(j % ow), seg = (int64_t)(ow - (size_t)ox), a, b;
+		int64_t oz = (int64_t)(j0 / plane), oy = (int64_t)(j0 % plane / ow);
+		int64_t ox = (int64_t)(j0 % ow);
+		/* walk the output rows the columns cover: no division per row */
+		for (size_t j = j0; j < j1; ox = 0, oy = oy + 1 == sp->out[1] ? 0 : oy + 1,
+		    oz += oy == 0) {
+			int64_t seg = (int64_t)(ow - (size_t)ox), a, b;
 			int64_t iz = oz * sp->s[0] - sp->pb[0] + kz * sp->d[0];
 			int64_t iy = oy * sp->s[1] - sp->pb[1] + ky * sp->d[1], base;
 			if ((size_t)seg > j1 - j)
@@ -92,16 +95,22 @@ im2col_cols(const float *x, const struct ci_spatial *sp, size_t isz, size_t ksz,
 			a = lo < ox ? ox : lo > ox + seg ? ox + seg : lo;
 			b = hi < a ? a : hi > ox + seg ? ox + seg : hi;
 			base = (iz * sp->in[1] + iy) * sp->in[2] + kx * sp->d[2] - sp->pb[2];
-			/* dst + j - ox is where column ox of this output row goes */
-			memset(dst + j, 0, (size_t)(a - ox) * sizeof(float));
-			if (sp->s[2] == 1) {
-				if (b > a)
-					memcpy(dst + j + (a - ox), xc + base + a, (size_t)(b - a) * sizeof(float));
-			} else {
-				for (int64_t o = a; o < b; o++)
-					dst[j + (size_t)(o - ox)] = xc[base + o * sp->s[2]];
+			/* out + o is where column o of this output row goes; plain
+			 * loops, as rows are short (7..56 columns in ResNet) */
+			{
+				float *out = dst + j - ox;
+				const float *in = xc + base;
+				for (int64_t o = ox; o < a; o++)
+					out[o] = 0.0f;
+				if (sp->s[2] == 1)
+					for (int64_t o = a; o < b; o++)
+						out[o] = in[o];
+				else
+					for (int64_t o = a; o < b; o++)
+						out[o] = in[o * sp->s[2]];
+				for (int64_t o = b; o < ox + seg; o++)
+					out[o] = 0.0f;
 			}
-			memset(dst + j + (b - ox), 0, (size_t)(ox + seg - b) * sizeof(float));
 			j += (size_t)seg;
 		}
 	}
