@@ -17,8 +17,10 @@
 #include "runtime/sgemm.h"
 #include "runtime/ops/spatial.h"
 
-/* Counters of pass_conv.c since process start (tests check fusions). */
-void ci_pass_conv_stats(unsigned long *bn_folded, unsigned long *fused);
+/* Counters of pass_conv.c since process start (tests check fusions):
+ * BatchNormalizations folded, FusedConv nodes made, constant Mul/Add
+ * folded into a following 1x1 conv. */
+void ci_pass_conv_stats(unsigned long *bn_folded, unsigned long *fused, unsigned long *in_folded);
 
 /* Depthwise conv over 2-D planes: channel ch of every image reads input
  * plane ch, weights w[(ch % c) * kh * kw], writes output plane ch. */

@@ -25,15 +25,14 @@
 
 /* Process-wide counters for tests (pass_conv.c is the only writer). */
 #include <stdatomic.h>
-static _Atomic unsigned long n_bn_folded, n_fused;
-
-void ci_pass_conv_stats(unsigned long *bn_folded, unsigned long *fused);
+static _Atomic unsigned long n_bn_folded, n_fused, n_in_folded;
 
 void
-ci_pass_conv_stats(unsigned long *bn_folded, unsigned long *fused)
+ci_pass_conv_stats(unsigned long *bn_folded, unsigned long *fused, unsigned long *in_folded)
 {
 	*bn_folded = atomic_load(&n_bn_folded);
 	*fused = atomic_load(&n_fused);
+	*in_folded = atomic_load(&n_in_folded);
 }
 
 static int
@@ -276,6 +275,100 @@ out:
 	return rc;
 }
 
+/*
+ * An elementwise Mul or Add by a constant scalar right before a 1x1 conv
+ * (which pads nothing, so every input element meets every weight): the
+ * conv of s * u is the conv of u with weights s * W, the conv of u + c
+ * adds c * (sum of W's row) to the bias. *done 1 when one was folded.
+ */
+static int
+fold_input_affine(struct ci_graph *g, struct ci_gindex *ix, size_t ci, long *via, int *done,
+    struct cinfer_err *e)
+{
+	const char *xname = g->nodes[ci].inputs[0], *u;
+	const struct ci_tensor *w, *c;
+	long pi = ci_g_producer(ix, xname);
+	const struct ci_node *pn;
+	size_t m, per;
+	float v, *nv;
+	int mul;
+
+	*done = 0;
+	/* the index still names the node folded last time as the reader */
+	if (pi < 0 || g->nodes[pi].op_type == NULL || ci_g_sole_consumer(ix, xname) != *via)
+		return 0;
+	pn = &g->nodes[pi];
+	if (!onnx_domain(pn) || pn->n_in != 2 || pn->n_out != 1 ||
+	    strcmp(pn->outputs[0], xname) != 0)	/* public */
+		return 0;
+	mul = strcmp(pn->op_type, "Mul") == 0;	/* public */
+	if (!mul && strcmp(pn->op_type, "Add") != 0)	/* public */
+		return 0;
+	w = cval(g, ix, g->nodes[ci].inputs[1]);
+	if (w == NULL || w->dtype != CI_DT_FLOAT || w->ndim < 3 || w->dims[0] < 1 || w->data == NULL)
+		return 0;
+	for (int d = 2; d < w->ndim; d++)
+		if (w->dims[d] != 1)
+			return 0;
+	/* which input is the constant scalar */
+	c = cval(g, ix, pn->inputs[1]);
+	u = pn->inputs[0];
+	if (c == NULL || c->count != 1) {
+		c = cval(g, ix, pn->inputs[0]);
+		u = pn->inputs[1];
+	}
+	if (c == NULL || c->count != 1 || c->dtype != CI_DT_FLOAT || c->data == NULL ||
+	    c->ndim > w->ndim || cval(g, ix, u) != NULL || u[0] == '\0')
+		return 0;
+	v = *(const float *)c->data;
+	if (!isfinite(v))
+		return 0;
+	m = (size_t)w->dims[0];
+	per = w->count / m;
+	if (mul) {
+		int64_t wd[CI_RT_MAX_DIMS];
+		int wn = w->ndim;
+		nv = ci_alloc(w->count * sizeof(float));
+		if (nv == NULL)
+			return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+		for (size_t i = 0; i < w->count; i++)
+			nv[i] = ((const float *)w->data)[i] * v;
+		memcpy(wd, w->dims, sizeof(wd));
+		if (put_const(g, ix, &g->nodes[ci], 1, wn, wd, nv, m * per, e) != 0)
+			return -1;
+	} else {
+		int rc;
+		nv = ci_alloc(m * sizeof(float));
+		if (nv == NULL)
+			return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+		for (size_t o = 0; o < m; o++) {
+			double rs = 0;
+			for (size_t i = 0; i < per; i++)
+				rs += ((const float *)w->data)[o * per + i];
+			nv[o] = (float)(v * rs);
+		}
+		rc = scale_shift(g, ix, ci, NULL, nv, e);
+		ci_free(nv);
+		if (rc <= 0)
+			return rc;
+	}
+	{
+		char *un = ci_strdup(u);
+		int rc;
+		if (un == NULL)
+			return ci_fail(e, CINFER_E_NOMEM, STAGE, "out of memory");
+		rc = ci_g_set_input(&g->nodes[ci], 0, un, e);
+		ci_free(un);
+		if (rc != 0)
+			return -1;
+	}
+	ci_g_kill(g, (size_t)pi);
+	*via = pi;
+	*done = 1;
+	atomic_fetch_add(&n_in_folded, 1);
+	return 0;
+}
+
 /* A scalar float constant (0-d or one element), or NAN-free failure. */
 static int
 scalar(struct ci_graph *g, const struct ci_gindex *ix, const char *name, float *v)
@@ -493,12 +586,19 @@ ci_pass_conv(struct ci_model_proto *p, struct ci_graph *g, struct ci_gindex *ix,
 {
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		struct ci_node *n = &g->nodes[i];
-		long c;
+		long c, via;
 		int done = 0;
 
 		if (n->op_type == NULL || !onnx_domain(n) || strcmp(n->op_type, "Conv") != 0 ||	/* public */
 		    n->n_in < 2 || n->n_out != 1 || n->outputs[0][0] == '\0')
 			continue;
+		/* a constant affine on a 1x1 conv's input goes into its weights */
+		via = (long)i;
+		do {
+			if (fold_input_affine(g, ix, i, &via, &done, e) != 0)
+				return -1;
+		} while (done);
+		n = &g->nodes[i];
 		c = ci_g_sole_consumer(ix, n->outputs[0]);
 		if (c >= 0 && g->nodes[c].op_type && onnx_domain(&g->nodes[c]) &&
 		    strcmp(g->nodes[c].op_type, "BatchNormalization") == 0 &&	/* public */

@@ -139,28 +139,31 @@ test_kernels_portable(void **state)
 
 /* Runs f_name with the pass on and off; returns the folds and fusions made. */
 static void
-check_fused(const char *name, unsigned long want_bn, unsigned long want_fused)
+check_fused(const char *name, unsigned long want_bn, unsigned long want_fused,
+    unsigned long want_in)
 {
 	struct cinfer_tensor in = { 0 }, plain = { 0 }, opt = { 0 };
 	char path[128];
-	unsigned long bn0, f0, bn1, f1;
+	unsigned long bn0, f0, bn1, f1, i0, i1;
 
 	snprintf(path, sizeof(path), "f_%s_in.pb", name);
 	read_pb(path, &in);
 	snprintf(path, sizeof(path), "f_%s.onnx", name);
 	ci_graph_optimize_enable(0);
-	ci_pass_conv_stats(&bn0, &f0);
+	ci_pass_conv_stats(&bn0, &f0, &i0);
 	run_model(path, &in, 1, &plain);
-	ci_pass_conv_stats(&bn1, &f1);
+	ci_pass_conv_stats(&bn1, &f1, &i1);
 	assert_int_equal(bn1 - bn0, 0);
 	assert_int_equal(f1 - f0, 0);
+	assert_int_equal(i1 - i0, 0);
 	ci_graph_optimize_enable(1);
 	for (int threads = 1; threads <= 2; threads++) {
-		ci_pass_conv_stats(&bn0, &f0);
+		ci_pass_conv_stats(&bn0, &f0, &i0);
 		run_model(path, &in, threads, &opt);
-		ci_pass_conv_stats(&bn1, &f1);
+		ci_pass_conv_stats(&bn1, &f1, &i1);
 		assert_int_equal(bn1 - bn0, want_bn);
 		assert_int_equal(f1 - f0, want_fused);
+		assert_int_equal(i1 - i0, want_in);
 		assert_close(name, &opt, &plain, 1e-4);
 		cinfer_tensor_clear(&opt);
 	}
@@ -173,18 +176,21 @@ test_fusion(void **state)
 {
 	(void)state;
 	/* 4 BN folded; c0+relu, c1+relu, c2+downsample sum+relu, c3+identity sum+relu */
-	check_fused("resblock", 4, 4);
+	check_fused("resblock", 4, 4, 0);
 	/* 3 BN folded; HardSwish, Relu, HardSigmoid, Clip, LeakyRelu, Sigmoid, broadcast sum */
-	check_fused("mobile", 3, 7);
+	check_fused("mobile", 3, 7, 0);
 	/* 7 BN folded; each depthwise conv with its activation (the last one
 	 * after a folded Mul/Add and a written-out HardSwish) */
-	check_fused("dwacts", 7, 7);
+	check_fused("dwacts", 7, 7, 0);
 	/* a sum larger than the conv output (the Add broadcasts the conv) */
-	check_fused("bigsum", 0, 1);
+	check_fused("bigsum", 0, 1, 0);
+	/* Add/Mul by scalars before 1x1 convs folded (4), not the pair before
+	 * the padded 3x3 */
+	check_fused("inaffine", 0, 2, 4);
 	assert_int_equal(ci_sgemm_path_set(CI_SGEMM_PORTABLE), 0);
-	check_fused("resblock", 4, 4);
-	check_fused("mobile", 3, 7);
-	check_fused("dwacts", 7, 7);
+	check_fused("resblock", 4, 4, 0);
+	check_fused("mobile", 3, 7, 0);
+	check_fused("dwacts", 7, 7, 0);
 	assert_int_equal(ci_sgemm_path_set(CI_SGEMM_AUTO), 0);
 }
 

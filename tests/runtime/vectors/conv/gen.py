@@ -329,10 +329,34 @@ def bigsum(nodes, inits):
     nodes.append(helper.make_node("Relu", ["r"], ["y"]))
 
 
+def inaffine(nodes, inits):
+    # Mul / Add by scalars before 1x1 convs (folded into the weights and
+    # bias, in either order, grouped too) and before a padded 3x3 (kept)
+    inits["s1"] = np.array([0.8], np.float32)
+    inits["c1"] = np.array(0.3, np.float32)
+    inits["s2"] = np.array([-1.25], np.float32)
+    inits["c2"] = np.array([0.5], np.float32)
+    nodes.append(helper.make_node("HardSwish", ["x"], ["h0"]))
+    nodes.append(helper.make_node("Mul", ["s1", "h0"], ["h1"]))
+    nodes.append(helper.make_node("Add", ["h1", "c1"], ["h2"]))
+    nodes.append(helper.make_node("Conv", ["h2"] + conv_w(4, 6, 1, 1, "a0", inits), ["h3"]))
+    nodes.append(helper.make_node("Relu", ["h3"], ["h4"]))
+    nodes.append(helper.make_node("Add", ["h4", "c2"], ["h5"]))
+    nodes.append(helper.make_node("Mul", ["h5", "s2"], ["h6"]))
+    nodes.append(helper.make_node("Conv", ["h6"] + conv_w(6, 4, 1, 2, "a1", inits, False),
+                                  ["h7r"], group=2))
+    nodes.append(helper.make_node("Relu", ["h7r"], ["h7"]))
+    nodes.append(helper.make_node("Add", ["h7", "c2"], ["h8"]))
+    nodes.append(helper.make_node("Mul", ["h8", "s2"], ["h9"]))
+    nodes.append(helper.make_node("Conv", ["h9"] + conv_w(4, 3, 3, 1, "a2", inits),
+                                  ["y"], pads=[1, 1, 1, 1]))
+
+
 fused("resblock", resblock, [2, 3, 17, 15])
 fused("mobile", mobile, [1, 3, 21, 26])
 fused("dwacts", dwacts, [1, 4, 5, 77])
 fused("bigsum", bigsum, [2, 4, 6, 7])
+fused("inaffine", inaffine, [1, 4, 7, 9])
 
 
 # ---- FusedConv nodes written by hand ------------------------------------------
