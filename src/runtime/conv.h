@@ -95,6 +95,18 @@ ci_conv_act_row(const struct ci_gemm_epi *ep, float *restrict y, size_t n)
 	}
 }
 
+/* The input affine of sp (in_aff) on n values in place. */
+static inline void
+ci_conv_in_aff(const struct ci_spatial *sp, float *restrict v, size_t n)
+{
+	float s = sp->in_s, c = sp->in_c;
+
+	if (!sp->in_aff)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i] = v[i] * s + c;
+}
+
 /* Output columns [*lo, *hi) whose input column ox * s - pb + kx * d is inside [0, in). */
 static inline void
 ci_conv_cols(int64_t out, int64_t in, int64_t s, int64_t pb, int64_t off, int64_t *lo,
@@ -143,7 +155,11 @@ ci_conv_dw_rows(const struct ci_dw_args *a, size_t lo, size_t hi)
 					float wv = wc[ky * kw + kx];
 					int64_t l, h, off = kx * dw - sp->pb[2];
 					ci_conv_cols(ow, iw, sw, sp->pb[2], kx * dw, &l, &h);
-					if (sw == 1) {
+					if (sp->in_aff) {
+						float s = sp->in_s, c = sp->in_c;
+						for (int64_t ox = l; ox < h; ox++)
+							yr[ox] += wv * (xr[ox * sw + off] * s + c);
+					} else if (sw == 1) {
 						const float *restrict xs = xr + off;
 						for (int64_t ox = l; ox < h; ox++)
 							yr[ox] += wv * xs[ox];

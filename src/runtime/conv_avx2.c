@@ -132,8 +132,10 @@ ci_conv_dw_avx2(const struct ci_dw_args *a, size_t lo, size_t hi)
 				l = pl < need ? pl : need;
 				h = pl + iw < need ? pl + iw : need;
 				memset(r, 0, (size_t)l * sizeof(float));
-				if (h > l)
+				if (h > l) {
 					memcpy(r + l, xc + iy * iw + (l - pl), (size_t)(h - l) * sizeof(float));
+					ci_conv_in_aff(sp, r + l, (size_t)(h - l));
+				}
 				if (h < l)
 					h = l;
 				memset(r + h, 0, (size_t)(need - h) * sizeof(float));

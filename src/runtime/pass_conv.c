@@ -291,7 +291,7 @@ fold_input_affine(struct ci_graph *g, struct ci_gindex *ix, size_t ci, long *via
 	const struct ci_node *pn;
 	size_t m, per;
 	float v, *nv;
-	int mul;
+	int mul, one = 1;
 
 	*done = 0;
 	/* the index still names the node folded last time as the reader */
@@ -308,8 +308,7 @@ fold_input_affine(struct ci_graph *g, struct ci_gindex *ix, size_t ci, long *via
 	if (w == NULL || w->dtype != CI_DT_FLOAT || w->ndim < 3 || w->dims[0] < 1 || w->data == NULL)
 		return 0;
 	for (int d = 2; d < w->ndim; d++)
-		if (w->dims[d] != 1)
-			return 0;
+		one = one && w->dims[d] == 1;
 	/* which input is the constant scalar */
 	c = cval(g, ix, pn->inputs[1]);
 	u = pn->inputs[0];
@@ -325,7 +324,20 @@ fold_input_affine(struct ci_graph *g, struct ci_gindex *ix, size_t ci, long *via
 		return 0;
 	m = (size_t)w->dims[0];
 	per = w->count / m;
-	if (mul) {
+	if (!one) {
+		/* padded: FusedConv applies x * in_scale + in_shift where it
+		 * reads the input; an outer Mul scales both, an outer Add
+		 * shifts by in_scale * c */
+		struct ci_node *cn = &g->nodes[ci];
+		float a = ci_attr_f(cn, "in_scale", 1.0f), b = ci_attr_f(cn, "in_shift", 0.0f);
+		if (mul)
+			a *= v;
+		else
+			b += a * v;
+		if (!isfinite(a) || !isfinite(b) || ci_g_set_op(cn, CI_DOMAIN_CINFER, "FusedConv", e) != 0 ||
+		    ci_g_attr_f(cn, "in_scale", a, e) != 0 || ci_g_attr_f(cn, "in_shift", b, e) != 0)
+			return isfinite(a) && isfinite(b) ? -1 : 0;
+	} else if (mul) {
 		int64_t wd[CI_RT_MAX_DIMS];
 		int wn = w->ndim;
 		nv = ci_alloc(w->count * sizeof(float));

@@ -184,9 +184,9 @@ test_fusion(void **state)
 	check_fused("dwacts", 7, 7, 0);
 	/* a sum larger than the conv output (the Add broadcasts the conv) */
 	check_fused("bigsum", 0, 1, 0);
-	/* Add/Mul by scalars before 1x1 convs folded (4), not the pair before
-	 * the padded 3x3 */
-	check_fused("inaffine", 0, 2, 4);
+	/* 8 Add/Mul by scalars folded into the next conv: weights of two 1x1,
+	 * in_scale / in_shift of a padded 3x3 and a depthwise 3x3 */
+	check_fused("inaffine", 0, 3, 8);
 	assert_int_equal(ci_sgemm_path_set(CI_SGEMM_PORTABLE), 0);
 	check_fused("resblock", 4, 4, 0);
 	check_fused("mobile", 3, 7, 0);

@@ -56,6 +56,8 @@ im2col_rows(void *arg, size_t r0, size_t r1)
 					for (int64_t ox = lo; ox < hi; ox++)
 						row[ox] = xc[base + ox * sp->s[2]];
 				}
+				if (hi > lo)
+					ci_conv_in_aff(sp, row + lo, (size_t)(hi - lo));
 				memset(row + hi, 0, (ow - (size_t)hi) * sizeof(float));
 			}
 		}
@@ -110,6 +112,8 @@ im2col_cols(const float *x, const struct ci_spatial *sp, size_t isz, size_t ksz,
 						out[o] = in[o * sp->s[2]];
 				for (int64_t o = b; o < ox + seg; o++)
 					out[o] = 0.0f;
+				if (b > a)
+					ci_conv_in_aff(sp, out + a, (size_t)(b - a));
 			}
 			j += (size_t)seg;
 		}
@@ -195,8 +199,10 @@ depthwise(const float *x, const float *w, float *y, const struct ci_spatial *sp,
 							int64_t ix = ox * sp->s[2] - sp->pb[2] + kx * sp->d[2];
 							if (ix < 0 || ix >= sp->in[2])
 								continue;
-							s += x[(iz * sp->in[1] + iy) * sp->in[2] + ix] *
-							    w[(kz * sp->k[1] + ky) * sp->k[2] + kx];
+							float xv = x[(iz * sp->in[1] + iy) * sp->in[2] + ix];
+							if (sp->in_aff)
+								xv = xv * sp->in_s + sp->in_c;
+							s += xv * w[(kz * sp->k[1] + ky) * sp->k[2] + kx];
 						}
 					}
 				}
@@ -222,6 +228,8 @@ dw_part(void *arg, size_t lo, size_t hi)
 /* ---- per-node state: activation and weights packed at load ---------------- */
 struct conv_state {
 	struct ci_gemm_epi act;		/* act, a, b (bias is set per run) */
+	int in_aff;			/* FusedConv in_scale / in_shift */
+	float in_s, in_c;
 	size_t ng, mg, kk;		/* groups, rows and depth of each packed block */
 	struct ci_sgemm_packed **pa;	/* ng blocks, or NULL */
 };
@@ -245,12 +253,29 @@ is_fused(const struct ci_kctx *k)
 	return k->node->domain != NULL && strcmp(k->node->domain, "com.cinfer") == 0;	/* public */
 }
 
-/* FusedConv's attributes: Conv's plus activation, act_alpha, act_beta. */
+/* A finite float attribute (def when absent); 0 when not. */
 static int
-parse_act(struct ci_kctx *k, struct ci_gemm_epi *ep, struct cinfer_err *e)
+in_param(const struct ci_node *n, const char *name, float def, float *v)
+{
+	const struct ci_attr *a = ci_node_attr(n, name);
+
+	*v = def;
+	if (a == NULL)
+		return 1;
+	if (a->type != CI_AT_FLOAT || !isfinite(a->f))
+		return 0;
+	*v = a->f;
+	return 1;
+}
+
+/* FusedConv's attributes: Conv's plus activation, act_alpha, act_beta and
+ * the input affine in_scale, in_shift (into sp's in_aff, in_s, in_c). */
+static int
+parse_act(struct ci_kctx *k, struct ci_gemm_epi *ep, struct ci_spatial *sp,
+    struct cinfer_err *e)
 {
 	static const char *const known[] = { "auto_pad", "dilations", "group", "kernel_shape",
-		"pads", "strides", "activation", "act_alpha", "act_beta" };
+		"pads", "strides", "activation", "act_alpha", "act_beta", "in_scale", "in_shift" };
 	static const struct { const char *name; enum ci_act act; int np; } acts[] = {
 		{ "", CI_ACT_NONE, 0 }, { "Relu", CI_ACT_RELU, 0 }, { "Clip", CI_ACT_CLIP, 2 },
 		{ "LeakyRelu", CI_ACT_LEAKY, 1 }, { "HardSigmoid", CI_ACT_HARDSIGMOID, 2 },
@@ -263,6 +288,9 @@ parse_act(struct ci_kctx *k, struct ci_gemm_epi *ep, struct cinfer_err *e)
 
 	memset(ep, 0, sizeof(*ep));
 	ep->bias_per_row = 1;
+	sp->in_aff = 0;
+	sp->in_s = 1.0f;
+	sp->in_c = 0.0f;
 	if (!is_fused(k))
 		return 0;
 	if (n->n_in < 2 || n->n_in > 4 || n->n_out != 1)
@@ -291,6 +319,9 @@ parse_act(struct ci_kctx *k, struct ci_gemm_epi *ep, struct cinfer_err *e)
 	ep->act = acts[i].act;
 	ep->a = aa ? aa->f : 0.0f;
 	ep->b = ab ? ab->f : 0.0f;
+	if (!in_param(n, "in_scale", 1.0f, &sp->in_s) || !in_param(n, "in_shift", 0.0f, &sp->in_c))
+		return ci_op_fail(k, e, "FusedConv: in_scale / in_shift");
+	sp->in_aff = sp->in_s != 1.0f || sp->in_c != 0.0f;
 	if (ep->act == CI_ACT_CLIP && !(ep->a <= ep->b))
 		return ci_op_fail(k, e, "FusedConv: Clip bounds");
 	if ((ep->act == CI_ACT_LEAKY || ep->act == CI_ACT_HARDSIGMOID) &&
@@ -306,13 +337,17 @@ prepare_conv(struct ci_kctx *k, struct cinfer_err *e)
 	struct conv_state *st;
 	int64_t g = ci_attr_i(k->node, "group", 1);
 	struct ci_gemm_epi act;
+	struct ci_spatial in = { 0 };
 
-	if (parse_act(k, &act, e) != 0)
+	if (parse_act(k, &act, &in, e) != 0)
 		return -1;
 	st = ci_calloc(1, sizeof(*st));
 	if (st == NULL)
 		return ci_fail(e, CINFER_E_NOMEM, CI_STAGE_OP, "out of memory");
 	st->act = act;
+	st->in_aff = in.in_aff;
+	st->in_s = in.in_s;
+	st->in_c = in.in_c;
 	if (ci_in_const(k, 1) && w->dtype == CI_DT_FLOAT && w->ndim >= 3 && w->dims[0] >= 1 &&
 	    w->dims[1] >= 1 && g >= 1 && w->dims[0] % g == 0 && w->count > 0) {
 		size_t m = (size_t)w->dims[0], mg = m / (size_t)g, kk = w->count / m;
@@ -433,7 +468,7 @@ conv_body(struct ci_kctx *k, const struct conv_state *st, const struct ci_tensor
 		}
 		return 0;
 	}
-	direct = ksz == 1 && sp.s[0] == 1 && sp.s[1] == 1 && sp.s[2] == 1 && sp.pb[0] == 0 &&
+	direct = !sp.in_aff && ksz == 1 && sp.s[0] == 1 && sp.s[1] == 1 && sp.s[2] == 1 && sp.pb[0] == 0 &&
 	    sp.pb[1] == 0 && sp.pb[2] == 0 && sp.pe[0] == 0 && sp.pe[1] == 0 && sp.pe[2] == 0;
 	if (st && !(st->pa && st->ng == (size_t)g && st->mg == mg && st->kk == cg * ksz))
 		st = NULL;
@@ -510,10 +545,16 @@ run_conv(struct ci_kctx *k, struct cinfer_err *e)
 	int64_t bd[CI_RT_MAX_DIMS];
 	int bn;
 
-	if (st != NULL)
+	struct ci_spatial in = { 0 };
+
+	if (st != NULL) {
 		ep = st->act;
-	else if (parse_act(k, &ep, e) != 0)
+		in.in_aff = st->in_aff;
+		in.in_s = st->in_s;
+		in.in_c = st->in_c;
+	} else if (parse_act(k, &ep, &in, e) != 0) {
 		return -1;
+	}
 	if (is_fused(k))
 		sum = ci_in(k, 3);
 	if (x == NULL || w == NULL)
@@ -525,6 +566,9 @@ run_conv(struct ci_kctx *k, struct cinfer_err *e)
 		return ci_op_fail(k, e, "weight rank");
 	if (ci_spatial_init(k, x, w->dims + 2, 0, &sp, e) != 0)
 		return -1;
+	sp.in_aff = in.in_aff;
+	sp.in_s = in.in_s;
+	sp.in_c = in.in_c;
 	n = (size_t)x->dims[0];
 	c = (size_t)x->dims[1];
 	m = (size_t)w->dims[0];

@@ -330,8 +330,10 @@ def bigsum(nodes, inits):
 
 
 def inaffine(nodes, inits):
-    # Mul / Add by scalars before 1x1 convs (folded into the weights and
-    # bias, in either order, grouped too) and before a padded 3x3 (kept)
+    # Mul / Add by scalars before convs: into the weights and bias of 1x1
+    # convs (either order, grouped too); as FusedConv in_scale / in_shift
+    # before a padded 3x3 (large enough for the tiled im2col) and a
+    # depthwise 3x3 with stride 2
     inits["s1"] = np.array([0.8], np.float32)
     inits["c1"] = np.array(0.3, np.float32)
     inits["s2"] = np.array([-1.25], np.float32)
@@ -348,15 +350,20 @@ def inaffine(nodes, inits):
     nodes.append(helper.make_node("Relu", ["h7r"], ["h7"]))
     nodes.append(helper.make_node("Add", ["h7", "c2"], ["h8"]))
     nodes.append(helper.make_node("Mul", ["h8", "s2"], ["h9"]))
-    nodes.append(helper.make_node("Conv", ["h9"] + conv_w(4, 3, 3, 1, "a2", inits),
-                                  ["y"], pads=[1, 1, 1, 1]))
+    nodes.append(helper.make_node("Conv", ["h9"] + conv_w(4, 4, 3, 1, "a2", inits),
+                                  ["h10"], pads=[1, 1, 1, 1]))
+    nodes.append(helper.make_node("Relu", ["h10"], ["h11"]))
+    nodes.append(helper.make_node("Mul", ["h11", "s1"], ["h12"]))
+    nodes.append(helper.make_node("Add", ["c1", "h12"], ["h13"]))
+    nodes.append(helper.make_node("Conv", ["h13"] + conv_w(4, 4, 3, 4, "a3", inits),
+                                  ["y"], pads=[1, 1, 1, 1], strides=[2, 2], group=4))
 
 
 fused("resblock", resblock, [2, 3, 17, 15])
 fused("mobile", mobile, [1, 3, 21, 26])
 fused("dwacts", dwacts, [1, 4, 5, 77])
 fused("bigsum", bigsum, [2, 4, 6, 7])
-fused("inaffine", inaffine, [1, 4, 7, 9])
+fused("inaffine", inaffine, [1, 4, 61, 62])
 
 
 # ---- FusedConv nodes written by hand ------------------------------------------
