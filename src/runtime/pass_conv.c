@@ -1,30 +1,41 @@
 /*
- * Graph pass: conv fusions (see graph.h).
+ * Graph pass: conv fusions (see graph.h). Constants are initializers or
+ * Constant nodes (paddle2onnx keeps weights in Constant nodes).
  *
+ *   Mul/Add(scalar) -> 1x1 Conv     folded into the weights (s * W) and bias
+ *                                   (b + c * rowsum W): a 1x1 conv pads
+ *                                   nothing;
+ *   Mul/Add(scalar) -> padded Conv  FusedConv in_scale / in_shift, applied
+ *                                   where the kernel reads its input (the
+ *                                   padding stays 0);
  *   Conv -> BatchNormalization      the BN's constant scale, bias, mean and
  *                                   variance folded into the conv's weights
  *                                   and bias (new constants, or the old ones
  *                                   rewritten when nothing else reads them);
- *   Conv [-> BN] [-> Add] [-> act]  one com.cinfer FusedConv: the Add's other
+ *   Conv -> Mul/Add(constant)       scalar or per-channel, folded the same;
+ *   Conv [-> Add] [-> act]          one com.cinfer FusedConv: the Add's other
  *                                   operand becomes input 3 ("sum", added
  *                                   before the activation), the activation
  *                                   (Relu, Clip with constant bounds,
- *                                   LeakyRelu, HardSigmoid, HardSwish,
- *                                   Sigmoid) its "activation" attribute with
- *                                   act_alpha / act_beta.
+ *                                   LeakyRelu, HardSigmoid, HardSwish or
+ *                                   HardSwish written out as
+ *                                   y * Clip(y + 3, 0, 6) / 6, Sigmoid) its
+ *                                   "activation" attribute with act_alpha /
+ *                                   act_beta.
  *
  * The fused node takes the place of the chain's last node, where every
  * input of the chain (the Add's other operand too) is already computed.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
+#include "runtime/conv.h"
 #include "runtime/graph.h"
 
 #define STAGE "runtime.graph.conv"
 
 /* Process-wide counters for tests (pass_conv.c is the only writer). */
-#include <stdatomic.h>
 static _Atomic unsigned long n_bn_folded, n_fused, n_in_folded;
 
 void
@@ -96,8 +107,8 @@ put_const(struct ci_graph *g, struct ci_gindex *ix, struct ci_node *conv, size_t
 	struct ci_tensor t = { 0 }, *it;
 	const char *name;
 
-	if (old[0] && ci_g_uses(ix, old) == 1 && (it = fconst(g, ix, old, count)) != NULL &&
-	    it->cap >= count * sizeof(float)) {
+	it = old[0] && ci_g_uses(ix, old) == 1 ? fconst(g, ix, old, count) : NULL;
+	if (it != NULL && it->cap >= count * sizeof(float)) {
 		memcpy(it->data, v, count * sizeof(float));
 		ci_free(v);
 		return 0;
