@@ -146,8 +146,12 @@ ci_conv_dw_avx2(const struct ci_dw_args *a, size_t lo, size_t hi)
 				for (int64_t j = ow; j < owr; j++)
 					yt[j] = 0.0f;
 			}
+			/* 4 or 2 independent FMA chains where the row allows: one
+			 * chain of kh * kw dependent FMAs is latency bound */
 			for (ox = 0; ox + 32 <= owr; ox += 32)
 				DW_BLOCK(4);
+			for (; ox + 16 <= owr; ox += 16)
+				DW_BLOCK(2);
 			for (; ox < owr; ox += 8)
 				DW_BLOCK(1);
 			act_row(a->ep, yt, (size_t)ow);
