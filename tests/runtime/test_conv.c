@@ -96,7 +96,7 @@ static const char *const kernels[] = {
 	"tile", "tile_s2", "1x1_wide",
 	"1d", "3d",
 	"max3_s2", "max2_ceil", "max5_s1", "max_s3", "avg3_excl", "avg3_incl", "avg2_ceil",
-	"gavg", "gmax",
+	"gavg", "gmax", "convt_s2", "convt_g2",
 };
 
 static void

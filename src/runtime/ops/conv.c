@@ -616,9 +616,84 @@ run_conv(struct ci_kctx *k, struct cinfer_err *e)
 	return 0;
 }
 
+/* ConvTranspose: output channels [lo, hi) of one group summed from col. */
+struct col2im_args {
+	const float *col;
+	float *y;
+	const struct ci_spatial *sp;
+	size_t isz, osz;
+};
+
+static void
+col2im_part(void *arg, size_t lo, size_t hi)
+{
+	const struct col2im_args *a = arg;
+	const struct ci_spatial *sp = a->sp;
+	size_t ksz = ci_spatial_k(sp);
+
+	for (size_t mo = lo; mo < hi; mo++)
+		for (size_t kk = 0; kk < ksz; kk++) {
+			int64_t kz = (int64_t)kk / (sp->k[1] * sp->k[2]);
+			int64_t ky = (int64_t)kk / sp->k[2] % sp->k[1], kx = (int64_t)kk % sp->k[2];
+			const float *cr = a->col + (mo * ksz + kk) * a->isz;
+			float *yo = a->y + mo * a->osz;
+			for (int64_t iz = 0; iz < sp->in[0]; iz++) {
+				int64_t oz = iz * sp->s[0] - sp->pb[0] + kz * sp->d[0];
+				if (oz < 0 || oz >= sp->out[0])
+					continue;
+				for (int64_t iy = 0; iy < sp->in[1]; iy++) {
+					int64_t oy = iy * sp->s[1] - sp->pb[1] + ky * sp->d[1];
+					if (oy < 0 || oy >= sp->out[1])
+						continue;
+					for (int64_t ix = 0; ix < sp->in[2]; ix++) {
+						int64_t ox = ix * sp->s[2] - sp->pb[2] + kx * sp->d[2];
+						if (ox < 0 || ox >= sp->out[2])
+							continue;
+						yo[(oz * sp->out[1] + oy) * sp->out[2] + ox] +=
+						    cr[(iz * sp->in[1] + iy) * sp->in[2] + ix];
+					}
+				}
+			}
+		}
+}
+
+/* ConvTranspose's weights [C, M/g, k...], each group's W^T packed once. */
+static int
+prepare_convt(struct ci_kctx *k, struct cinfer_err *e)
+{
+	struct ci_tensor *w = ci_in(k, 1);
+	int64_t g = ci_attr_i(k->node, "group", 1);
+	struct conv_state *st;
+
+	if (!ci_in_const(k, 1) || w->dtype != CI_DT_FLOAT || w->ndim < 3 || w->dims[0] < 1 ||
+	    g < 1 || w->dims[0] % g != 0 || w->count == 0)
+		return 0;
+	st = ci_calloc(1, sizeof(*st));
+	if (st == NULL)
+		return ci_fail(e, CINFER_E_NOMEM, CI_STAGE_OP, "out of memory");
+	st->ng = (size_t)g;
+	st->kk = (size_t)w->dims[0] / (size_t)g;	/* cg: the GEMM's depth */
+	st->mg = w->count / (size_t)w->dims[0];		/* M/g * kernel: its rows */
+	st->pa = ci_calloc(st->ng, sizeof(*st->pa));
+	if (st->pa == NULL)
+		goto nomem;
+	for (size_t gi = 0; gi < st->ng; gi++) {
+		st->pa[gi] = ci_sgemm_pack(CI_SGEMM_A, 1, st->kk, st->mg,
+		    (const float *)w->data + gi * st->kk * st->mg, st->mg);
+		if (st->pa[gi] == NULL)
+			goto nomem;
+	}
+	ci_state_set(k, st, conv_state_free);
+	return 0;
+nomem:
+	conv_state_free(st);
+	return ci_fail(e, CINFER_E_NOMEM, CI_STAGE_OP, "out of memory");
+}
+
 static int
 run_conv_transpose(struct ci_kctx *k, struct cinfer_err *e)
 {
+	const struct conv_state *pk = ci_state_get(k);
 	struct ci_tensor *x = ci_in(k, 0), *w = ci_in(k, 1), *b = ci_in(k, 2);
 	int64_t g = ci_attr_i(k->node, "group", 1), dims[CI_RT_MAX_DIMS];
 	size_t nk, nst, nd, np, nop, nos;
@@ -708,39 +783,19 @@ run_conv_transpose(struct ci_kctx *k, struct cinfer_err *e)
 	if (col == NULL)
 		return -1;
 	memset(k->out[0]->data, 0, k->out[0]->count * sizeof(float));
+	if (pk && !(pk->pa && pk->ng == (size_t)g && pk->kk == cg && pk->mg == mg * ksz))
+		pk = NULL;
 	for (size_t in = 0; in < n; in++)
 		for (size_t gi = 0; gi < (size_t)g; gi++) {
 			const float *xg = (const float *)x->data + (in * c + gi * cg) * isz;
 			const float *wg = (const float *)w->data + gi * cg * mg * ksz;
 			float *yg = (float *)k->out[0]->data + (in * m + gi * mg) * osz;
+			struct col2im_args ca = { .col = col, .y = yg, .sp = &sp, .isz = isz,
+				.osz = osz };
 			/* col[(m,k)][i] = sum_c W[c][(m,k)] x[c][i] */
-			ci_sgemm(1, 0, mg * ksz, isz, cg, 1.0f, wg, mg * ksz, xg, isz, 0.0f, col, isz);
-			for (size_t mo = 0; mo < mg; mo++)
-				for (int64_t kz = 0; kz < sp.k[0]; kz++)
-					for (int64_t ky = 0; ky < sp.k[1]; ky++)
-						for (int64_t kx = 0; kx < sp.k[2]; kx++) {
-							const float *cr = col + ((mo * (size_t)sp.k[0] + (size_t)kz) *
-							    (size_t)sp.k[1] * (size_t)sp.k[2] +
-							    (size_t)(ky * sp.k[2] + kx)) * isz;
-							float *yo = yg + mo * osz;
-							for (int64_t iz = 0; iz < sp.in[0]; iz++) {
-								int64_t oz = iz * sp.s[0] - sp.pb[0] + kz * sp.d[0];
-								if (oz < 0 || oz >= sp.out[0])
-									continue;
-								for (int64_t iy = 0; iy < sp.in[1]; iy++) {
-									int64_t oy = iy * sp.s[1] - sp.pb[1] + ky * sp.d[1];
-									if (oy < 0 || oy >= sp.out[1])
-										continue;
-									for (int64_t ix = 0; ix < sp.in[2]; ix++) {
-										int64_t ox = ix * sp.s[2] - sp.pb[2] + kx * sp.d[2];
-										if (ox < 0 || ox >= sp.out[2])
-											continue;
-										yo[(oz * sp.out[1] + oy) * sp.out[2] + ox] +=
-										    cr[(iz * sp.in[1] + iy) * sp.in[2] + ix];
-									}
-								}
-							}
-						}
+			ci_sgemm_ex(k, 1, 0, mg * ksz, isz, cg, 1.0f, wg, mg * ksz,
+			    pk ? pk->pa[gi] : NULL, xg, isz, NULL, 0.0f, col, isz, NULL);
+			ci_parallel(k, mg, 1, col2im_part, &ca);
 		}
 	if (b)
 		for (size_t in = 0; in < n; in++)
@@ -755,4 +810,4 @@ run_conv_transpose(struct ci_kctx *k, struct cinfer_err *e)
 
 CI_OP_DEF_PREP(Conv, "Conv", 1, run_conv, prepare_conv);
 CI_OP_DEF_INTERNAL(FusedConv, "FusedConv", run_conv, prepare_conv);
-CI_OP_DEF(ConvTranspose, "ConvTranspose", 1, run_conv_transpose);
+CI_OP_DEF_PREP(ConvTranspose, "ConvTranspose", 1, run_conv_transpose, prepare_convt);

@@ -176,6 +176,43 @@ pool_case("avg2_ceil", "AveragePool", [1, 3, 9, 7], [2, 2], [2, 2], [0, 0, 1, 0]
           incl=1)
 
 
+def convt_case(name, n, c, m, sp, k, s, pads, group=1, d=None, out_pad=None):
+    d = d or [1, 1]
+    x = rng.standard_normal([n, c] + sp).astype(np.float32)
+    w = (rng.standard_normal([c, m // group] + k) * 0.3).astype(np.float32)
+    b = rng.standard_normal([m]).astype(np.float32)
+    op = out_pad or [0, 0]
+    full = [s[i] * (sp[i] - 1) + op[i] + (k[i] - 1) * d[i] + 1 for i in range(2)]
+    out = [full[i] - pads[i] - pads[i + 2] for i in range(2)]
+    y = np.zeros([n, m] + out)
+    cg, mg = c // group, m // group
+    for i0 in range(sp[0]):
+        for i1 in range(sp[1]):
+            for k0 in range(k[0]):
+                for k1 in range(k[1]):
+                    o0 = i0 * s[0] - pads[0] + k0 * d[0]
+                    o1 = i1 * s[1] - pads[1] + k1 * d[1]
+                    if not (0 <= o0 < out[0] and 0 <= o1 < out[1]):
+                        continue
+                    for gi in range(group):
+                        xv = x[:, gi * cg:(gi + 1) * cg, i0, i1].astype(np.float64)
+                        wv = w[gi * cg:(gi + 1) * cg, :, k0, k1].astype(np.float64)
+                        y[:, gi * mg:(gi + 1) * mg, o0, o1] += xv @ wv
+    y += b.reshape(1, m, 1, 1)
+    attrs = dict(kernel_shape=k, strides=s, pads=pads, group=group, dilations=d)
+    if out_pad:
+        attrs["output_padding"] = out_pad
+    node = helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], **attrs)
+    onnx.save(model([node], {"w": w, "b": b}, x.shape), f"k_{name}.onnx")
+    save_pb(x, f"k_{name}_in.pb")
+    save_pb(y, f"k_{name}_out.pb")
+
+
+convt_case("convt_s2", 1, 5, 6, [9, 11], [2, 2], [2, 2], [0, 0, 0, 0])
+convt_case("convt_g2", 2, 6, 4, [7, 6], [3, 3], [2, 2], [1, 0, 1, 2], group=2, d=[1, 2],
+           out_pad=[1, 0])
+
+
 def global_case(name, op, shape):
     x = rng.standard_normal(shape).astype(np.float32)
     x64 = x.astype(np.float64)
