@@ -160,6 +160,7 @@ extern const struct ci_op ci_op_Upsample;
 extern const struct ci_op ci_op_Where;
 extern const struct ci_op ci_op_Xor;
 extern const struct ci_op ci_op_DynQMatMul;
+extern const struct ci_op ci_op_FusedConv;
 extern const struct ci_op ci_op_FusedMatMul;
 extern const struct ci_op ci_op_QDQMatMul;
 
@@ -321,6 +322,7 @@ extern const struct ci_op ci_op_QDQMatMul;
 	X(Where) \
 	X(Xor) \
 	X(DynQMatMul) \
+	X(FusedConv) \
 	X(FusedMatMul) \
 	X(QDQMatMul) \
 

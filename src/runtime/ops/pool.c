@@ -1,12 +1,29 @@
-/* Pooling: MaxPool (with Indices), AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool. */
+/* Pooling: MaxPool (with Indices), AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool.
+ * 2-D float MaxPool/AveragePool without indices take the row kernels of conv.h. */
 #include <math.h>
 #include <string.h>
 
 #include "runtime/rt.h"
+#include "runtime/conv.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/spatial.h"
 
 enum pk { P_MAX, P_AVG, P_LP };
+
+void
+ci_pool2d_portable(const struct ci_pool_args *a, size_t lo, size_t hi)
+{
+	ci_pool2d_rows(a, lo, hi);
+}
+
+static void
+pool2d_part(void *arg, size_t lo, size_t hi)
+{
+	if (ci_use_avx2())
+		ci_pool2d_avx2(arg, lo, hi);
+	else
+		ci_pool2d_portable(arg, lo, hi);
+}
 
 static int
 pool(struct ci_kctx *k, enum pk kind, struct cinfer_err *e)
@@ -41,6 +58,14 @@ pool(struct ci_kctx *k, enum pk kind, struct cinfer_err *e)
 	nc = (size_t)(x->dims[0] * x->dims[1]);
 	isz = ci_spatial_in(&sp);
 	osz = ci_spatial_out(&sp);
+	if (kind != P_LP && x->dtype == CI_DT_FLOAT && !want_idx && sp.in[0] == 1 &&
+	    sp.k[0] == 1 && sp.out[0] == 1 && sp.d[1] == 1 && sp.d[2] == 1) {
+		/* 2-D fast path: row kernels over output columns, threads over planes */
+		struct ci_pool_args pa = { .x = x->data, .y = k->out[0]->data, .sp = &sp,
+			.avg = kind == P_AVG, .include_pad = incl };
+		ci_parallel(k, nc, 65536 / (osz * ci_spatial_k(&sp) + 1) + 1, pool2d_part, &pa);
+		return 0;
+	}
 	for (size_t ch = 0; ch < nc; ch++)
 		for (int64_t oz = 0; oz < sp.out[0]; oz++)
 			for (int64_t oy = 0; oy < sp.out[1]; oy++)
@@ -103,6 +128,43 @@ static int run_maxpool(struct ci_kctx *k, struct cinfer_err *e) { return pool(k,
 static int run_avgpool(struct ci_kctx *k, struct cinfer_err *e) { return pool(k, P_AVG, e); }
 static int run_lppool(struct ci_kctx *k, struct cinfer_err *e) { return pool(k, P_LP, e); }
 
+struct global_args {
+	const float *x;
+	float *y;
+	size_t sp;
+	int is_max;
+};
+
+/* Planes [lo, hi): 8 running sums or maxima (vectorizable), then combined. */
+static void
+global_part(void *arg, size_t lo, size_t hi)
+{
+	const struct global_args *a = arg;
+
+	for (size_t c = lo; c < hi; c++) {
+		const float *p = a->x + c * a->sp;
+		float acc[8], r;
+		size_t i = 0;
+		for (int j = 0; j < 8; j++)
+			acc[j] = a->is_max ? -INFINITY : 0.0f;
+		if (a->is_max) {
+			for (; i + 8 <= a->sp; i += 8)
+				for (int j = 0; j < 8; j++)
+					acc[j] = p[i + j] > acc[j] ? p[i + j] : acc[j];
+		} else {
+			for (; i + 8 <= a->sp; i += 8)
+				for (int j = 0; j < 8; j++)
+					acc[j] += p[i + j];
+		}
+		r = acc[0];
+		for (int j = 1; j < 8; j++)
+			r = a->is_max ? (acc[j] > r ? acc[j] : r) : r + acc[j];
+		for (; i < a->sp; i++)
+			r = a->is_max ? (p[i] > r ? p[i] : r) : r + p[i];
+		a->y[c] = a->is_max ? r : a->sp ? r / (float)a->sp : 0.0f;
+	}
+}
+
 static int
 global(struct ci_kctx *k, int is_max, struct cinfer_err *e)
 {
@@ -122,12 +184,10 @@ global(struct ci_kctx *k, int is_max, struct cinfer_err *e)
 	if (ci_out(k, 0, CI_DT_FLOAT, x->ndim, dims, e) != 0)
 		return -1;
 	nc = (size_t)(x->dims[0] * x->dims[1]);
-	for (size_t c = 0; c < nc; c++) {
-		const float *p = (const float *)x->data + c * sp;
-		float acc = is_max ? -INFINITY : 0;
-		for (size_t i = 0; i < sp; i++)
-			acc = is_max ? (p[i] > acc ? p[i] : acc) : acc + p[i];
-		((float *)k->out[0]->data)[c] = is_max ? acc : sp ? acc / (float)sp : 0;
+	{
+		struct global_args ga = { .x = x->data, .y = k->out[0]->data, .sp = sp,
+			.is_max = is_max };
+		ci_parallel(k, nc, 65536 / (sp + 1) + 1, global_part, &ga);
 	}
 	return 0;
 }

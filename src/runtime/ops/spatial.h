@@ -13,6 +13,10 @@
 struct ci_spatial {
 	int ns;			/* real spatial dims (1..3) */
 	int64_t in[3], k[3], s[3], d[3], pb[3], pe[3], out[3];
+	/* convs only: the input is read as x * in_s + in_c (a FusedConv's
+	 * folded affine; padding stays 0) when in_aff */
+	int in_aff;
+	float in_s, in_c;
 };
 
 /*
@@ -43,6 +47,9 @@ ci_spatial_init(struct ci_kctx *k, const struct ci_tensor *x, const int64_t *ker
 		return ci_op_fail(k, e, "strides, dilations or pads length");
 	off = 3 - ns;
 	sp->ns = ns;
+	sp->in_aff = 0;
+	sp->in_s = 1.0f;
+	sp->in_c = 0.0f;
 	for (int i = 0; i < 3; i++) {
 		sp->in[i] = sp->k[i] = sp->s[i] = sp->d[i] = sp->out[i] = 1;
 		sp->pb[i] = sp->pe[i] = 0;
