@@ -8,6 +8,11 @@
 
 #include "runtime/rt.h"
 #include "runtime/ops/ops.h"
+#include "runtime/vmath.h"
+
+/* Elements per thread below which a float loop is not split (a hand-off to
+ * the pool costs about as much as this many cheap elements). */
+#define EW_GRAIN 16384
 
 /* the integer kernels are shared by signed and unsigned types */
 #pragma GCC diagnostic ignored "-Wtype-limits"
@@ -643,6 +648,66 @@ uapply(enum uop op, double x, double p, double q)
 	return 0;
 }
 
+/* Float unary ops with a vector kernel, run in chunks over the threads. */
+struct ujob {
+	enum uop op;
+	const float *x;
+	float *y;
+	float p, q;
+};
+
+static int
+vec_op(enum uop op)
+{
+	switch (op) {
+	case U_RELU: case U_ABS: case U_NEG: case U_SQRT: case U_EXP: case U_ERF:
+	case U_TANH: case U_SIGMOID: case U_HSIG: case U_HSWISH: case U_GELU: case U_LEAKY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void
+ujob_run(void *arg, size_t lo, size_t hi)
+{
+	const struct ujob *j = arg;
+	const float *a = j->x + lo;
+	float *b = j->y + lo;
+	size_t n = hi - lo;
+
+	switch (j->op) {
+	case U_RELU:
+		for (size_t i = 0; i < n; i++)
+			b[i] = a[i] > 0 ? a[i] : 0;
+		break;
+	case U_LEAKY:
+		for (size_t i = 0; i < n; i++)
+			b[i] = a[i] >= 0 ? a[i] : a[i] * j->p;
+		break;
+	case U_ABS:
+		for (size_t i = 0; i < n; i++)
+			b[i] = fabsf(a[i]);
+		break;
+	case U_NEG:
+		for (size_t i = 0; i < n; i++)
+			b[i] = -a[i];
+		break;
+	case U_SQRT:
+		for (size_t i = 0; i < n; i++)
+			b[i] = sqrtf(a[i]);
+		break;
+	case U_EXP: ci_vexp(a, b, n); break;
+	case U_ERF: ci_verf(a, b, n); break;
+	case U_TANH: ci_vtanh(a, b, n); break;
+	case U_SIGMOID: ci_vsigmoid(a, b, n); break;
+	case U_GELU: ci_vgelu(a, b, n); break;
+	case U_HSIG: ci_vhardsigmoid(a, b, n, j->p, j->q); break;
+	case U_HSWISH: ci_vhardswish(a, b, n); break;
+	default: break;
+	}
+}
+
 static int
 unary(struct ci_kctx *k, enum uop op, double p, double q, struct cinfer_err *e)
 {
@@ -660,49 +725,14 @@ unary(struct ci_kctx *k, enum uop op, double p, double q, struct cinfer_err *e)
 	case CI_DT_FLOAT: {
 		const float *a = x->data;
 		float *b = y->data;
-		switch (op) {
-		case U_RELU:
-			for (size_t i = 0; i < n; i++)
-				b[i] = a[i] > 0 ? a[i] : 0;
-			return 0;
-		case U_HSIG: {
-			float pf = (float)p, qf = (float)q;
-			for (size_t i = 0; i < n; i++) {
-				float v = pf * a[i] + qf;
-				b[i] = v < 0 ? 0 : v > 1 ? 1 : v;
-			}
+		if (vec_op(op)) {
+			struct ujob j = { op, a, b, (float)p, (float)q };
+			ci_parallel(k, n, EW_GRAIN, ujob_run, &j);
 			return 0;
 		}
-		case U_SIGMOID:
-			for (size_t i = 0; i < n; i++)
-				b[i] = a[i] >= 0 ? 1.0f / (1.0f + expf(-a[i])) :
-				    expf(a[i]) / (1.0f + expf(a[i]));
-			return 0;
-		case U_ABS:
-			for (size_t i = 0; i < n; i++)
-				b[i] = fabsf(a[i]);
-			return 0;
-		case U_NEG:
-			for (size_t i = 0; i < n; i++)
-				b[i] = -a[i];
-			return 0;
-		case U_SQRT:
-			for (size_t i = 0; i < n; i++)
-				b[i] = sqrtf(a[i]);
-			return 0;
-		case U_EXP:
-			for (size_t i = 0; i < n; i++)
-				b[i] = expf(a[i]);
-			return 0;
-		case U_TANH:
-			for (size_t i = 0; i < n; i++)
-				b[i] = tanhf(a[i]);
-			return 0;
-		default:
-			for (size_t i = 0; i < n; i++)
-				b[i] = (float)uapply(op, a[i], p, q);
-			return 0;
-		}
+		for (size_t i = 0; i < n; i++)
+			b[i] = (float)uapply(op, a[i], p, q);
+		return 0;
 	}
 	case CI_DT_DOUBLE: {
 		const double *a = x->data;
