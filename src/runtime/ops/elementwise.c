@@ -865,6 +865,33 @@ run_gelu(struct ci_kctx *k, struct cinfer_err *e)
 	return unary(k, U_GELU, 0, 0, e);
 }
 
+/*
+ * com.cinfer Gelu (made by pass_transformer.c from the erf-form subgraph):
+ * y = 0.5 x (1 + erf(x / sqrt 2)), float only, one input, one output, no
+ * attributes; checked at load (prepare) and again when it runs.
+ */
+static int
+cinfer_gelu_check(struct ci_kctx *k, struct cinfer_err *e)
+{
+	const struct ci_node *n = k->node;
+
+	if (n->n_in != 1 || n->inputs[0][0] == '\0' || n->n_out != 1 || n->outputs[0][0] == '\0')
+		return ci_op_fail(k, e, "takes one input and one output");
+	if (n->n_attrs != 0)
+		return ci_op_fail(k, e, "unknown attribute '%s'", n->attrs[0].name);
+	return 0;
+}
+
+static int
+run_cinfer_gelu(struct ci_kctx *k, struct cinfer_err *e)
+{
+	if (cinfer_gelu_check(k, e) != 0 || need(k, 1, e) != 0)
+		return -1;
+	if (k->in[0]->dtype != CI_DT_FLOAT)
+		return ci_op_fail(k, e, "type %s (float only)", ci_dt_name(k->in[0]->dtype));
+	return unary(k, U_GELU, 0, 0, e);
+}
+
 static int
 run_not(struct ci_kctx *k, struct cinfer_err *e)
 {
@@ -1102,3 +1129,4 @@ CI_OP_DEF(Tanh, "Tanh", 1, run_tanh);
 CI_OP_DEF(ThresholdedRelu, "ThresholdedRelu", 10, run_threlu);
 CI_OP_DEF(Where, "Where", 9, run_where);
 CI_OP_DEF(Xor, "Xor", 1, run_xor);
+CI_OP_DEF_INTERNAL(CinferGelu, "Gelu", run_cinfer_gelu, cinfer_gelu_check);

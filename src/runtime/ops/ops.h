@@ -159,6 +159,7 @@ extern const struct ci_op ci_op_Unsqueeze;
 extern const struct ci_op ci_op_Upsample;
 extern const struct ci_op ci_op_Where;
 extern const struct ci_op ci_op_Xor;
+extern const struct ci_op ci_op_CinferGelu;
 
 #define CI_OPS_LIST(X) \
 	X(Abs) \
@@ -317,5 +318,6 @@ extern const struct ci_op ci_op_Xor;
 	X(Upsample) \
 	X(Where) \
 	X(Xor) \
+	X(CinferGelu) \
 
 #endif
