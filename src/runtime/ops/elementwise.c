@@ -266,6 +266,96 @@ to_f32(struct ci_kctx *k, const struct ci_tensor *t, struct ci_tensor *f, struct
 	return 0;
 }
 
+/* ---- float fast paths: same shape, scalar, last-axis vector ---------------- */
+/* y[i] = a[i*sa] op b[i*sb] with strides 0 or 1, one loop per case so each
+ * vectorizes. */
+#define SPAN_CASES(OPX) \
+	if (sa && sb) { for (size_t i = 0; i < n; i++) y[i] = a[i] OPX b[i]; } \
+	else if (sa) { float z = b[0]; for (size_t i = 0; i < n; i++) y[i] = a[i] OPX z; } \
+	else { float x = a[0]; for (size_t i = 0; i < n; i++) y[i] = x OPX b[i]; }
+
+static void
+fspan(enum bop op, const float *a, int sa, const float *b, int sb, float *y, size_t n)
+{
+	switch (op) {
+	case B_ADD: SPAN_CASES(+) break;
+	case B_SUB: SPAN_CASES(-) break;
+	case B_MUL: SPAN_CASES(*) break;
+	default: SPAN_CASES(/) break;
+	}
+}
+
+enum fmode { FM_FULL, FM_SCALAR, FM_ROW };	/* an operand's layout */
+
+struct fbin_job {
+	enum bop op;
+	const float *a, *b;
+	float *y;
+	enum fmode ma, mb;
+	size_t inner;		/* row length (FM_ROW: the vector's length) */
+};
+
+/* rows [lo, hi) of inner elements */
+static void
+fbin_rows(void *arg, size_t lo, size_t hi)
+{
+	const struct fbin_job *j = arg;
+	size_t w = j->inner;
+
+	for (size_t r = lo; r < hi; r++) {
+		const float *a = j->ma == FM_FULL ? j->a + r * w : j->a;
+		const float *b = j->mb == FM_FULL ? j->b + r * w : j->b;
+		fspan(j->op, a, j->ma != FM_SCALAR, b, j->mb != FM_SCALAR, j->y + r * w, w);
+	}
+}
+
+static enum fmode
+fmode_of(const struct ci_tensor *t, const struct ci_tensor *y, int *ok)
+{
+	if (t->count == y->count)
+		return FM_FULL;
+	if (t->count == 1)
+		return FM_SCALAR;
+	/* only the last dimension is not 1, and it is the output's last */
+	if (t->ndim >= 1 && y->ndim >= 1 && t->dims[t->ndim - 1] == y->dims[y->ndim - 1] &&
+	    (size_t)t->dims[t->ndim - 1] == t->count)
+		return FM_ROW;
+	*ok = 0;
+	return FM_FULL;
+}
+
+/* Float Add/Sub/Mul/Div whose operands are full, scalar or a last-axis
+ * vector; 1 if done, 0 if the general walk must run. */
+static int
+fbin_fast(struct ci_kctx *k, const struct ci_tensor *a, const struct ci_tensor *b,
+    enum bop op, struct ci_tensor *y)
+{
+	struct fbin_job j = { op, a->data, b->data, y->data, FM_FULL, FM_FULL, 0 };
+	int ok = 1;
+	size_t rows;
+
+	if (y->count == 0)
+		return 1;
+	j.ma = fmode_of(a, y, &ok);
+	j.mb = fmode_of(b, y, &ok);
+	if (!ok || (j.ma != FM_FULL && j.mb != FM_FULL))
+		return 0;
+	if (j.ma == FM_ROW || j.mb == FM_ROW) {
+		j.inner = (size_t)y->dims[y->ndim - 1];
+	} else {
+		/* full/scalar: any row length will do; keep spans long */
+		j.inner = y->count;
+		for (size_t w = 4096; w >= 64; w /= 2)
+			if (y->count % w == 0 && y->count / w >= 2) {
+				j.inner = w;
+				break;
+			}
+	}
+	rows = y->count / j.inner;
+	ci_parallel(k, rows, j.inner >= EW_GRAIN ? 1 : EW_GRAIN / j.inner, fbin_rows, &j);
+	return 1;
+}
+
 /* a (op) b -> out (dtype odt). */
 static int
 binary_to(struct ci_kctx *k, size_t oi, const struct ci_tensor *a, const struct ci_tensor *b,
@@ -304,6 +394,10 @@ binary_to(struct ci_kctx *k, size_t oi, const struct ci_tensor *a, const struct 
 		if (tmp == NULL)
 			return -1;
 	}
+	if (!h16 && a->dtype == CI_DT_FLOAT && odt == CI_DT_FLOAT &&
+	    (op == B_ADD || op == B_SUB || op == B_MUL || op == B_DIV) &&
+	    fbin_fast(k, a, b, op, k->out[oi]))
+		return 0;
 	c.op = op;
 	c.a = a->data;
 	c.b = b->data;
