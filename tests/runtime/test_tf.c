@@ -217,6 +217,85 @@ test_gelu_bad(void **state)
 	}
 }
 
+/* ci_transpose (merged axes, row copies, tiled 2-D) against index math. */
+static void
+transpose_one(int nd, const int64_t *dims, const int *perm, int dtype)
+{
+	struct ci_tensor x;
+	size_t es = ci_dt_size(dtype), n = 1, st[CI_RT_MAX_DIMS], s = 1;
+	uint8_t *in, *out;
+	int64_t odims[CI_RT_MAX_DIMS], idx[CI_RT_MAX_DIMS] = { 0 };
+
+	memset(&x, 0, sizeof(x));
+	for (int i = 0; i < nd; i++)
+		n *= (size_t)dims[i];
+	for (int i = nd - 1; i >= 0; i--) {
+		st[i] = s;
+		s *= (size_t)dims[i];
+	}
+	in = malloc(n * es + 1);
+	out = malloc(n * es + 1);
+	assert_non_null(in);
+	assert_non_null(out);
+	for (size_t i = 0; i < n * es; i++)
+		in[i] = (uint8_t)(i * 7 + i / 251);
+	x.dtype = dtype;
+	x.ndim = nd;
+	memcpy(x.dims, dims, sizeof(int64_t) * (size_t)nd);
+	x.count = n;
+	x.data = in;
+	ci_transpose(&x, perm, out);
+	for (int i = 0; i < nd; i++)
+		odims[i] = dims[perm[i]];
+	for (size_t o = 0; o < n; o++) {
+		size_t src = 0;
+		for (int i = 0; i < nd; i++)
+			src += (size_t)idx[i] * st[perm[i]];
+		if (memcmp(out + o * es, in + src * es, es) != 0)
+			fail_msg("transpose nd %d at %zu", nd, o);
+		for (int i = nd - 1; i >= 0; i--) {
+			if (++idx[i] < odims[i])
+				break;
+			idx[i] = 0;
+		}
+	}
+	free(in);
+	free(out);
+}
+
+static void
+test_transpose(void **state)
+{
+	static const int64_t sizes[] = { 1, 2, 3, 7, 8, 9, 17, 33 };
+	static const int dts[] = { CI_DT_FLOAT, CI_DT_INT64, CI_DT_UINT8 };
+	const int64_t att[4] = { 2, 17, 3, 9 };
+	const int p1[4] = { 0, 2, 1, 3 }, p2[4] = { 0, 2, 3, 1 }, p3[2] = { 1, 0 };
+
+	(void)state;
+	transpose_one(4, att, p1, CI_DT_FLOAT);
+	transpose_one(4, att, p2, CI_DT_FLOAT);
+	transpose_one(2, att + 1, p3, CI_DT_FLOAT);
+	for (int it = 0; it < 400; it++) {
+		int nd = 1 + (int)(seed % 5), perm[CI_RT_MAX_DIMS];
+		int64_t dims[CI_RT_MAX_DIMS];
+		for (int i = 0; i < nd; i++) {
+			seed = seed * 1664525u + 1013904223u;
+			dims[i] = sizes[(seed >> 8) % CI_ARRAY_LEN(sizes)];
+			perm[i] = i;
+		}
+		for (int i = nd - 1; i > 0; i--) {
+			int j, t;
+			seed = seed * 1664525u + 1013904223u;
+			j = (int)((seed >> 8) % (uint32_t)(i + 1));
+			t = perm[i];
+			perm[i] = perm[j];
+			perm[j] = t;
+		}
+		transpose_one(nd, dims, perm, dts[it % 3]);
+		seed = seed * 1664525u + 1013904223u;
+	}
+}
+
 int
 main(void)
 {
@@ -225,6 +304,7 @@ main(void)
 		cmocka_unit_test(test_encoder_portable),
 		cmocka_unit_test(test_gelu_op),
 		cmocka_unit_test(test_gelu_bad),
+		cmocka_unit_test(test_transpose),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
