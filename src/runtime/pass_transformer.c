@@ -6,13 +6,13 @@
  *   (x * w) * 0.5,  (x * 0.5) * w,  or  x * (w * 0.5)
  * becomes com.cinfer Gelu(x) (ops/elementwise.c). Constants must be float
  * scalars (initializers or Constant nodes) within float rounding of those
- * values; every intermediate value must have exactly one consumer.
+ * values (rank 0: a [1] constant could broadcast x up a rank); every
+ * intermediate value must have exactly one consumer.
  *
- * Scaled softmax: s = x * c (or x / c) with c a positive float scalar, then
- * Softmax(s) over the last axis (opset 13+, or any opset when the axis is
- * the last one of a known 4-D... no: only opset >= 13, where the axis is a
- * single dimension) becomes com.cinfer ScaledSoftmax(x) with attribute
- * scale = c (or 1 / c) (ops/attention.c).
+ * Scaled softmax (attention scores): s = x * c or x / c with c a finite
+ * float scalar, read only by a Softmax over the last axis (axis = -1, or no
+ * axis at opset 13 and later) becomes com.cinfer ScaledSoftmax(x) with
+ * attribute scale = c or 1 / c (ops/attention.c).
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -59,7 +59,9 @@ scalar(const struct ci_graph *g, const struct ci_gindex *ix, const char *name, f
 		    strcmp(g->nodes[p].attrs[0].name, "value") == 0)	/* public */
 			t = g->nodes[p].attrs[0].t;
 	}
-	if (t == NULL || t->dtype != CI_DT_FLOAT || t->count != 1 || t->data == NULL)
+	/* rank 0 only: a [1] or [1,1] constant could raise the rank of x */
+	if (t == NULL || t->dtype != CI_DT_FLOAT || t->ndim != 0 || t->count != 1 ||
+	    t->data == NULL)
 		return 0;
 	memcpy(v, t->data, sizeof(*v));
 	return 1;
@@ -162,16 +164,75 @@ fuse_gelu(struct ci_graph *g, struct ci_gindex *ix, size_t ei, struct cinfer_err
 	return 0;
 }
 
+static int
+default_opset(const struct ci_model_proto *p)
+{
+	for (size_t i = 0; i < p->n_opsets; i++)
+		if (p->opsets[i].domain[0] == '\0' || strcmp(p->opsets[i].domain, "ai.onnx") == 0)	/* public */
+			return (int)p->opsets[i].version;
+	return 0;
+}
+
+static int
+fuse_scaled_softmax(const struct ci_model_proto *p, struct ci_graph *g, struct ci_gindex *ix,
+    size_t si, struct cinfer_err *e)
+{
+	struct ci_node *sn = &g->nodes[si];
+	const struct ci_attr *ax;
+	long m;
+	float c, scale;
+	int side;
+	const char *x;
+
+	if (sn->n_in != 1 || sn->n_out != 1 || sn->inputs[0][0] == '\0' ||
+	    (sn->domain[0] != '\0' && strcmp(sn->domain, "ai.onnx") != 0))	/* public */
+		return 0;
+	ax = ci_node_attr(sn, "axis");
+	if (sn->n_attrs > 1 || (sn->n_attrs == 1 && ax == NULL))
+		return 0;
+	if (ax ? ax->type != CI_AT_INT || ax->i != -1 : default_opset(p) < 13)
+		return 0;
+	m = ci_g_producer(ix, sn->inputs[0]);
+	if (ci_g_sole_consumer(ix, sn->inputs[0]) != (long)si)
+		return 0;
+	if (is_op(g, m, "Mul")) {
+		side = scalar(g, ix, g->nodes[m].inputs[1], &c) ? 1 :
+		    scalar(g, ix, g->nodes[m].inputs[0], &c) ? 0 : -1;
+		scale = c;
+	} else if (is_op(g, m, "Div")) {
+		side = scalar(g, ix, g->nodes[m].inputs[1], &c) && c != 0.0f ? 1 : -1;
+		scale = 1.0f / c;
+	} else {
+		return 0;
+	}
+	if (side < 0 || !isfinite(scale))
+		return 0;
+	x = g->nodes[m].inputs[1 - side];
+	if (ci_g_set_op(sn, CI_DOMAIN_CINFER, "ScaledSoftmax", e) != 0 ||
+	    ci_g_set_input(sn, 0, x, e) != 0)
+		return -1;
+	for (size_t a = 0; a < sn->n_attrs; a++)
+		ci_attr_clear(&sn->attrs[a]);
+	sn->n_attrs = 0;
+	if (ci_g_attr_f(sn, "scale", scale, e) != 0)
+		return -1;
+	ci_g_kill(g, (size_t)m);
+	atomic_fetch_add(&n_ssm, 1);
+	return 0;
+}
+
 int
 ci_pass_transformer(struct ci_model_proto *p, struct ci_graph *g, struct ci_gindex *ix,
     struct cinfer_err *e)
 {
-	(void)p;
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		const struct ci_node *n = &g->nodes[i];
 		if (n->op_type == NULL)
 			continue;
 		if (strcmp(n->op_type, "Erf") == 0 && fuse_gelu(g, ix, i, e) != 0)	/* public */
+			return -1;
+		if (strcmp(n->op_type, "Softmax") == 0 &&	/* public */
+		    fuse_scaled_softmax(p, g, ix, i, e) != 0)
 			return -1;
 	}
 	return 0;

@@ -1,12 +1,15 @@
 /*
  * Transformer fusions and fast paths (pass_transformer.c, ops/elementwise.c,
  * ops/norm.c, ops/shape.c) on tests/runtime/vectors/tf/tf_encoder.onnx
- * (made by gen_tf.py there): the optimized model against the same model
+ * (made by gen_tf.py there): the optimized model against float64 numpy
+ * outputs (tf_encoder_ref.bin) and against the same model
  * with ci_graph_optimize_enable(0), on the AVX2 and the portable paths, at
  * 1 and 2 threads, at batch 1 and at a batch large enough to split the
  * elementwise and row loops over threads; the three GELU spellings are
- * fused and the near miss is not (ci_tf_stats). Then com.cinfer Gelu on its
- * own: the exact formula, and bad nodes refused.
+ * fused and the near miss is not, two scaled softmaxes are and the one with a
+ * [1]-shaped scale is not (ci_tf_stats). Then com.cinfer Gelu and
+ * ScaledSoftmax on their own: the formulas, and bad nodes refused. And
+ * ci_transpose against index math.
  */
 #include <math.h>
 
@@ -45,7 +48,7 @@ rndf(void)
 	return (float)(seed >> 8) / 8388608.0f - 1.0f;
 }
 
-#define N_OUT 4
+#define N_OUT 6
 
 static struct cinfer_model *
 load(const char *rel, int optimize)
@@ -92,7 +95,8 @@ encoder_case(int64_t batch, int threads)
 	struct cinfer_tensor x = { 0 }, yo[N_OUT], yp[N_OUT];
 	size_t n = (size_t)batch * 16 * 24;
 	float *xd = malloc(n * sizeof(float));
-	static const char *names[N_OUT] = { "gelu", "attn", "transpose", "layernorm" };
+	static const char *names[N_OUT] = { "gelu", "attn", "transpose", "layernorm", "attn2",
+		"attn3" };
 
 	assert_non_null(xd);
 	for (size_t i = 0; i < n; i++)
@@ -101,9 +105,11 @@ encoder_case(int64_t batch, int threads)
 	opt = load("tf_encoder.onnx", 1);
 	ci_tf_stats_get(&s1);
 	assert_int_equal(s1.gelu - s0.gelu, 3);	/* the near miss stays */
+	assert_int_equal(s1.scaled_softmax - s0.scaled_softmax, 2);	/* not the [1] scale */
 	plain = load("tf_encoder.onnx", 0);
 	ci_tf_stats_get(&s0);
 	assert_int_equal(s0.gelu, s1.gelu);
+	assert_int_equal(s0.scaled_softmax, s1.scaled_softmax);
 	cinfer_model_set_threads(opt, threads);
 	cinfer_model_set_threads(plain, threads);
 	x.dtype = CINFER_DT_FLOAT;
@@ -133,9 +139,53 @@ encoder_case(int64_t batch, int threads)
 	free(xd);
 }
 
+/* Batch 2 against float64 numpy (tf_encoder_ref.bin, from gen_tf.py). */
+static void
+encoder_ref(int threads)
+{
+	static const size_t cnt[N_OUT] = { 768, 2048, 2048, 768, 2048, 2048 };
+	size_t total = 768, off;
+	float *ref;
+	FILE *f = fopen(vec("tf_encoder_ref.bin"), "rb");
+	struct cinfer_model *m = load("tf_encoder.onnx", 1);
+	struct cinfer_tensor x = { 0 }, y[N_OUT];
+
+	assert_non_null(f);
+	for (int i = 0; i < N_OUT; i++)
+		total += cnt[i];
+	ref = malloc(total * sizeof(float));
+	assert_non_null(ref);
+	assert_int_equal(fread(ref, sizeof(float), total, f), total);
+	fclose(f);
+	cinfer_model_set_threads(m, threads);
+	x.dtype = CINFER_DT_FLOAT;
+	x.ndim = 3;
+	x.dims[0] = 2;
+	x.dims[1] = 16;
+	x.dims[2] = 24;
+	x.data = ref;
+	x.size = 768 * sizeof(float);
+	run(m, &x, y);
+	off = 768;
+	for (int i = 0; i < N_OUT; i++) {
+		const float *p = y[i].data;
+		assert_int_equal(y[i].size, cnt[i] * sizeof(float));
+		for (size_t j = 0; j < cnt[i]; j++)
+			if (!(fabsf(p[j] - ref[off + j]) <= 1e-4f + 1e-4f * fabsf(ref[off + j])))
+				fail_msg("output %d [%zu]: %.9g vs numpy %.9g", i, j, p[j],
+				    ref[off + j]);
+		off += cnt[i];
+		cinfer_tensor_clear(&y[i]);
+	}
+	cinfer_model_free(m);
+	free(ref);
+}
+
 static void
 encoder_all(void)
 {
+	encoder_ref(1);
+	encoder_ref(2);
 	encoder_case(1, 1);
 	encoder_case(3, 2);
 	encoder_case(80, 1);
@@ -189,9 +239,41 @@ test_gelu_op(void **state)
 }
 
 static void
+test_ssm_op(void **state)
+{
+	struct cinfer_model *m = load("ssm_ok.onnx", 1);
+	struct cinfer_err e = { 0 };
+	struct cinfer_tensor x = { 0 }, y = { 0 };
+	float xd[15];
+
+	(void)state;
+	for (int i = 0; i < 15; i++)
+		xd[i] = (float)((i * 7) % 11) - 5.0f;
+	x.dtype = CINFER_DT_FLOAT;
+	x.ndim = 2;
+	x.dims[0] = 3;
+	x.dims[1] = 5;
+	x.data = xd;
+	x.size = sizeof(xd);
+	assert_int_equal(cinfer_model_run(m, &x, 1, &y, 1, &e), 0);
+	for (int r = 0; r < 3; r++) {
+		double s = 0;
+		for (int i = 0; i < 5; i++)
+			s += exp(0.5 * xd[r * 5 + i]);
+		for (int i = 0; i < 5; i++) {
+			double want = exp(0.5 * xd[r * 5 + i]) / s;
+			assert_true(fabs(((float *)y.data)[r * 5 + i] - want) <= 1e-6 * want + 1e-7);
+		}
+	}
+	cinfer_tensor_clear(&y);
+	cinfer_model_free(m);
+}
+
+static void
 test_gelu_bad(void **state)
 {
-	static const char *bad[] = { "gelu_attr.onnx", "gelu_two_in.onnx", "gelu_int.onnx" };
+	static const char *bad[] = { "gelu_attr.onnx", "gelu_two_in.onnx", "gelu_int.onnx",
+		"ssm_noscale.onnx", "ssm_extra.onnx", "ssm_int.onnx" };
 
 	(void)state;
 	for (size_t i = 0; i < CI_ARRAY_LEN(bad); i++) {
@@ -303,6 +385,7 @@ main(void)
 		cmocka_unit_test(test_encoder_avx2),
 		cmocka_unit_test(test_encoder_portable),
 		cmocka_unit_test(test_gelu_op),
+		cmocka_unit_test(test_ssm_op),
 		cmocka_unit_test(test_gelu_bad),
 		cmocka_unit_test(test_transpose),
 	};

@@ -7,8 +7,10 @@ tf_encoder.onnx  X[2,16,24] -> four outputs: the transformer pieces the
   (three GELU spellings, one near miss that must stay unfused, a scaled
   attention softmax with the (0,2,1,3) and (0,2,3,1) transposes, bias and
   residual adds, LayerNormalization).
-gelu_attr.onnx, gelu_two_in.onnx, gelu_int.onnx: com.cinfer Gelu nodes
-  that must be refused at load (attribute, arity) or run (type).
+gelu_attr.onnx, gelu_two_in.onnx, gelu_int.onnx, ssm_noscale.onnx,
+  ssm_extra.onnx, ssm_int.onnx: com.cinfer Gelu / ScaledSoftmax nodes that
+  must be refused at load (attribute, arity) or run (type); gelu_ok.onnx and
+  ssm_ok.onnx are the good ones.
 """
 import numpy as np
 import onnx
@@ -31,6 +33,7 @@ def encoder():
         const("scale", 1.0 / np.sqrt(dh)), const("nearly", 1.01),
         nh.from_array(np.array([-1, S, H, dh], dtype=np.int64), "shp"),
         const("w", rng.standard_normal((D, D)) * 0.3),
+        const("sqrtdh", np.sqrt(dh)), const("scale1", [0.3]),
     ]
     n = []
     # bias add (last-axis vector), scalar Mul, residual add (same shape)
@@ -74,6 +77,14 @@ def encoder():
     n.append(h.make_node("Mul", ["sc", "scale"], ["scs"]))
     n.append(h.make_node("Softmax", ["scs"], ["Y_attn"], axis=-1))
     n.append(h.make_node("Transpose", ["Y_attn"], ["Y_t"], perm=[0, 1, 3, 2]))
+    # Div by sqrt(dh), Softmax with the opset-13 default axis (fused)
+    n.append(h.make_node("MatMul", ["q", "kt"], ["sc2"]))
+    n.append(h.make_node("Div", ["sc2", "sqrtdh"], ["scd"]))
+    n.append(h.make_node("Softmax", ["scd"], ["Y_attn2"]))
+    # a [1]-shaped scale (must stay: it could raise the rank)
+    n.append(h.make_node("MatMul", ["q", "kt"], ["sc3"]))
+    n.append(h.make_node("Mul", ["sc3", "scale1"], ["sc3s"]))
+    n.append(h.make_node("Softmax", ["sc3s"], ["Y_attn3"], axis=-1))
     # layer norm of the residual
     n.append(h.make_node("Add", ["Y_gelu", "x0"], ["res"]))
     n.append(h.make_node("LayerNormalization", ["res", "gamma", "beta"], ["Y_ln"],
@@ -84,16 +95,51 @@ def encoder():
         [h.make_tensor_value_info("Y_gelu", TensorProto.FLOAT, ["batch", S, D]),
          h.make_tensor_value_info("Y_attn", TensorProto.FLOAT, ["batch", H, S, S]),
          h.make_tensor_value_info("Y_t", TensorProto.FLOAT, ["batch", H, S, S]),
-         h.make_tensor_value_info("Y_ln", TensorProto.FLOAT, ["batch", S, D])],
+         h.make_tensor_value_info("Y_ln", TensorProto.FLOAT, ["batch", S, D]),
+         h.make_tensor_value_info("Y_attn2", TensorProto.FLOAT, ["batch", H, S, S]),
+         h.make_tensor_value_info("Y_attn3", TensorProto.FLOAT, ["batch", H, S, S])],
         inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)], producer_name="gen_tf")
     onnx.checker.check_model(m)
     onnx.save(m, "tf_encoder.onnx")
+    reference(B, S, D, H, {t.name: nh.to_array(t) for t in inits})
 
 
-def bad(name, n_in, attrs, dtype):
+def reference(B, S, D, H, c):
+    """tf_encoder_ref.bin: X[2,16,24] then the six outputs, float32, computed
+    here in float64 (an independent check of the fused/fast paths)."""
+    import math
+    dh = D // H
+    X = (rng.standard_normal((B, S, D)) * 2).astype(np.float32)
+    x = X.astype(np.float64)
+    erf = np.vectorize(math.erf)
+    gelu = lambda v: 0.5 * v * (1 + erf(v / math.sqrt(2)))
+    def softmax(v):
+        v = v - v.max(-1, keepdims=True)
+        ev = np.exp(v)
+        return ev / ev.sum(-1, keepdims=True)
+    x0 = (x + c["bias"]) * 0.5 + x
+    g3 = gelu(gelu(gelu(x0)))
+    g4 = g3 * (erf(g3 * 0.70710678) + 1.01) * 0.5
+    q = (g4 @ c["w"].astype(np.float64)).reshape(B, S, H, dh).transpose(0, 2, 1, 3)
+    kt = x.reshape(B, S, H, dh).transpose(0, 2, 3, 1)
+    sc = q @ kt
+    attn = softmax(sc * float(c["scale"]))
+    res = g4 + x0
+    mu = res.mean(-1, keepdims=True)
+    var = ((res - mu) ** 2).mean(-1, keepdims=True)
+    ln = (res - mu) / np.sqrt(var + 1e-5) * c["gamma"] + c["beta"]
+    outs = [g4, attn, attn.transpose(0, 1, 3, 2), ln, softmax(sc / float(c["sqrtdh"])),
+            softmax(sc * 0.3)]
+    with open("tf_encoder_ref.bin", "wb") as f:
+        f.write(X.tobytes())
+        for o in outs:
+            f.write(o.astype(np.float32).tobytes())
+
+
+def bad(name, n_in, attrs, dtype, op="Gelu"):
     ins = [h.make_tensor_value_info("X%d" % i, dtype, [3, 5]) for i in range(n_in)]
-    node = h.make_node("Gelu", [i.name for i in ins], ["Y"], domain="com.cinfer", **attrs)
+    node = h.make_node(op, [i.name for i in ins], ["Y"], domain="com.cinfer", **attrs)
     g = h.make_graph([node], name, ins, [h.make_tensor_value_info("Y", dtype, [3, 5])])
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 17),
                                        h.make_opsetid("com.cinfer", 1)],
@@ -106,3 +152,7 @@ bad("gelu_ok", 1, {}, TensorProto.FLOAT)
 bad("gelu_attr", 1, {"approximate": "tanh"}, TensorProto.FLOAT)
 bad("gelu_two_in", 2, {}, TensorProto.FLOAT)
 bad("gelu_int", 1, {}, TensorProto.INT32)
+bad("ssm_ok", 1, {"scale": 0.5}, TensorProto.FLOAT, "ScaledSoftmax")
+bad("ssm_noscale", 1, {}, TensorProto.FLOAT, "ScaledSoftmax")
+bad("ssm_extra", 1, {"scale": 0.5, "axis": 1}, TensorProto.FLOAT, "ScaledSoftmax")
+bad("ssm_int", 1, {"scale": 0.5}, TensorProto.INT32, "ScaledSoftmax")
