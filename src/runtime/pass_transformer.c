@@ -13,6 +13,9 @@
  * float scalar, read only by a Softmax over the last axis (axis = -1, or no
  * axis at opset 13 and later) becomes com.cinfer ScaledSoftmax(x) with
  * attribute scale = c or 1 / c (ops/attention.c).
+ *
+ * HardSwish as MobileNetV3 / PP-OCR export it: x * Clip(x + 3, 0, 6) / 6 (or
+ * times 1/6) becomes com.cinfer HardSwish(x) (ops/elementwise.c).
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -21,13 +24,14 @@
 #include "runtime/graph.h"
 #include "runtime/transformer.h"
 
-static _Atomic size_t n_gelu, n_ssm;
+static _Atomic size_t n_gelu, n_ssm, n_hswish;
 
 void
 ci_tf_stats_get(struct ci_tf_stats *s)
 {
 	s->gelu = atomic_load(&n_gelu);
 	s->scaled_softmax = atomic_load(&n_ssm);
+	s->hardswish = atomic_load(&n_hswish);
 }
 
 static int
@@ -164,6 +168,89 @@ fuse_gelu(struct ci_graph *g, struct ci_gindex *ix, size_t ei, struct cinfer_err
 	return 0;
 }
 
+/* Clip node c bounds [lo, hi]: attributes before opset 11, rank-0 constant
+ * inputs after; 0 if they are not both there. */
+static int
+clip_bounds(const struct ci_graph *g, const struct ci_gindex *ix, const struct ci_node *c,
+    int opset, float *lo, float *hi)
+{
+	const struct ci_attr *a, *b;
+
+	if (c->n_out != 1 || c->n_in < 1 || c->inputs[0][0] == '\0')
+		return 0;
+	if (opset < 11) {
+		a = ci_node_attr(c, "min");
+		b = ci_node_attr(c, "max");
+		if (c->n_in != 1 || c->n_attrs != 2 || a == NULL || b == NULL ||
+		    a->type != CI_AT_FLOAT || b->type != CI_AT_FLOAT)
+			return 0;
+		*lo = a->f;
+		*hi = b->f;
+		return 1;
+	}
+	return c->n_in == 3 && c->n_attrs == 0 && scalar(g, ix, c->inputs[1], lo) &&
+	    scalar(g, ix, c->inputs[2], hi);
+}
+
+static int default_opset(const struct ci_model_proto *p);
+
+/*
+ * HardSwish as MobileNetV3 / PP-OCR exports it: x * Clip(x + 3, 0, 6) / 6
+ * (or * 1/6), either operand order, -> com.cinfer HardSwish(x).
+ */
+static int
+fuse_hardswish(const struct ci_model_proto *p, struct ci_graph *g, struct ci_gindex *ix,
+    size_t ci, struct cinfer_err *e)
+{
+	struct ci_node *cn = &g->nodes[ci];
+	long a, m, d;
+	float lo, hi;
+	int s;
+	const char *x;
+
+	if ((cn->domain[0] != '\0' && strcmp(cn->domain, "ai.onnx") != 0) ||	/* public */
+	    !clip_bounds(g, ix, cn, default_opset(p), &lo, &hi) || lo != 0.0f || hi != 6.0f)
+		return 0;
+	a = ci_g_producer(ix, cn->inputs[0]);
+	if (!is_op(g, a, "Add") || ci_g_sole_consumer(ix, cn->inputs[0]) != (long)ci ||
+	    (s = const_side(g, ix, a, 3.0f, 1)) < 0)
+		return 0;
+	x = g->nodes[a].inputs[1 - s];
+	m = next_op(g, ix, cn->outputs[0], "Mul");
+	if (m < 0)
+		return 0;
+	s = strcmp(g->nodes[m].inputs[0], cn->outputs[0]) == 0 ? 1 : 0;	/* public */
+	if (strcmp(g->nodes[m].inputs[s], x) != 0)	/* public */
+		return 0;
+	d = next_op(g, ix, g->nodes[m].outputs[0], "Div");
+	if (d >= 0) {
+		if (const_side(g, ix, d, 6.0f, 0) != 1)
+			return 0;
+	} else {
+		d = next_op(g, ix, g->nodes[m].outputs[0], "Mul");
+		if (d < 0 || const_side(g, ix, d, 1.0f / 6.0f, 1) < 0)
+			return 0;
+	}
+	if (ci_g_set_op(cn, CI_DOMAIN_CINFER, "HardSwish", e) != 0)
+		return -1;
+	for (size_t i = 0; i < cn->n_attrs; i++)
+		ci_attr_clear(&cn->attrs[i]);
+	cn->n_attrs = 0;
+	for (size_t i = 1; i < cn->n_in; i++) {
+		ci_free(cn->inputs[i]);
+		cn->inputs[i] = NULL;
+	}
+	cn->n_in = 1;
+	if (ci_g_set_input(cn, 0, x, e) != 0 ||
+	    ci_g_set_output(cn, 0, g->nodes[d].outputs[0], e) != 0)
+		return -1;
+	ci_g_kill(g, (size_t)a);
+	ci_g_kill(g, (size_t)m);
+	ci_g_kill(g, (size_t)d);
+	atomic_fetch_add(&n_hswish, 1);
+	return 0;
+}
+
 static int
 default_opset(const struct ci_model_proto *p)
 {
@@ -230,6 +317,9 @@ ci_pass_transformer(struct ci_model_proto *p, struct ci_graph *g, struct ci_gind
 		if (n->op_type == NULL)
 			continue;
 		if (strcmp(n->op_type, "Erf") == 0 && fuse_gelu(g, ix, i, e) != 0)	/* public */
+			return -1;
+		if (strcmp(n->op_type, "Clip") == 0 &&	/* public */
+		    fuse_hardswish(p, g, ix, i, e) != 0)
 			return -1;
 		if (strcmp(n->op_type, "Softmax") == 0 &&	/* public */
 		    fuse_scaled_softmax(p, g, ix, i, e) != 0)

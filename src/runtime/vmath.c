@@ -158,25 +158,32 @@ VLOOP(ci_vtanh, ci_tanhf)
 VLOOP(ci_vsigmoid, ci_sigmoidf)
 VLOOP(ci_vgelu, ci_geluf)
 
-/* Clamps vectorize as they are (min/max patterns). */
+/* NaN stays NaN (the comparisons are false), as in the reference. */
 void
 ci_vhardsigmoid(const float *x, float *y, size_t n, float alpha, float beta)
 {
+	if (ci_use_avx2()) {
+		ci_vhardsigmoid_avx2(x, y, n, alpha, beta);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		float v = alpha * x[i] + beta;
-		v = v > 0.0f ? v : 0.0f;
-		y[i] = v < 1.0f ? v : 1.0f;
+		v = v < 0.0f ? 0.0f : v;
+		y[i] = v > 1.0f ? 1.0f : v;
 	}
 }
 
 void
 ci_vhardswish(const float *x, float *y, size_t n)
 {
+	if (ci_use_avx2()) {
+		ci_vhardswish_avx2(x, y, n);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		float v = x[i] * (1.0f / 6.0f) + 0.5f;
-		v = v > 0.0f ? v : 0.0f;
-		v = v < 1.0f ? v : 1.0f;
-		y[i] = x[i] * v;
+		v = v < 0.0f ? 0.0f : v;
+		y[i] = x[i] * (v > 1.0f ? 1.0f : v);
 	}
 }
 

@@ -48,6 +48,12 @@ void ci_verf_avx2(const float *x, float *y, size_t n);
 void ci_vtanh_avx2(const float *x, float *y, size_t n);
 void ci_vsigmoid_avx2(const float *x, float *y, size_t n);
 void ci_vgelu_avx2(const float *x, float *y, size_t n);
+void ci_vhardsigmoid_avx2(const float *x, float *y, size_t n, float alpha, float beta);
+void ci_vhardswish_avx2(const float *x, float *y, size_t n);
+/* y[i] = a[i * sa] op b[i * sb] with op 0..3 = + - * / and strides 0 or 1
+ * (not both 0); the portable loops live with their caller (elementwise.c). */
+void ci_vbinary_avx2(int op, const float *a, int sa, const float *b, int sb, float *y,
+    size_t n);
 void ci_softmax_row_avx2(const float *x, float *y, size_t n, float scale);
 void ci_layernorm_row_avx2(const float *x, float *y, size_t n, const float *w,
     const float *b, float eps, float *mean, float *inv);

@@ -132,6 +132,75 @@ VLOOP8(ci_vtanh_avx2, tanh8)
 VLOOP8(ci_vsigmoid_avx2, sigmoid8)
 VLOOP8(ci_vgelu_avx2, gelu8)
 
+/* clamps with the constant first: min/max return v when it is NaN */
+void
+ci_vhardsigmoid_avx2(const float *x, float *y, size_t n, float alpha, float beta)
+{
+	const __m256 a = _mm256_set1_ps(alpha), b = _mm256_set1_ps(beta);
+	const __m256 z = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), b);
+		_mm256_storeu_ps(y + i, _mm256_min_ps(one, _mm256_max_ps(z, v)));
+	}
+	for (; i < n; i++) {
+		float v = alpha * x[i] + beta;
+		v = v < 0.0f ? 0.0f : v;
+		y[i] = v > 1.0f ? 1.0f : v;
+	}
+}
+
+void
+ci_vhardswish_avx2(const float *x, float *y, size_t n)
+{
+	const __m256 a = _mm256_set1_ps(1.0f / 6.0f), b = _mm256_set1_ps(0.5f);
+	const __m256 z = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 xv = _mm256_loadu_ps(x + i);
+		__m256 v = _mm256_fmadd_ps(a, xv, b);
+		_mm256_storeu_ps(y + i, _mm256_mul_ps(xv, _mm256_min_ps(one, _mm256_max_ps(z, v))));
+	}
+	for (; i < n; i++) {
+		float v = x[i] * (1.0f / 6.0f) + 0.5f;
+		v = v < 0.0f ? 0.0f : v;
+		y[i] = x[i] * (v > 1.0f ? 1.0f : v);
+	}
+}
+
+/* y[i] = a[i*sa] op b[i*sb], op 0..3 = + - * / (strides 0 or 1, not both 0) */
+#define BIN8(OPV, OPS) \
+	if (sa && sb) { \
+		for (; i + 8 <= n; i += 8) \
+			_mm256_storeu_ps(y + i, OPV(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i))); \
+		for (; i < n; i++) y[i] = a[i] OPS b[i]; \
+	} else if (sa) { \
+		__m256 bv = _mm256_set1_ps(b[0]); \
+		for (; i + 8 <= n; i += 8) \
+			_mm256_storeu_ps(y + i, OPV(_mm256_loadu_ps(a + i), bv)); \
+		for (; i < n; i++) y[i] = a[i] OPS b[0]; \
+	} else { \
+		__m256 av = _mm256_set1_ps(a[0]); \
+		for (; i + 8 <= n; i += 8) \
+			_mm256_storeu_ps(y + i, OPV(av, _mm256_loadu_ps(b + i))); \
+		for (; i < n; i++) y[i] = a[0] OPS b[i]; \
+	}
+
+void
+ci_vbinary_avx2(int op, const float *a, int sa, const float *b, int sb, float *y, size_t n)
+{
+	size_t i = 0;
+
+	switch (op) {
+	case 0: BIN8(_mm256_add_ps, +) break;
+	case 1: BIN8(_mm256_sub_ps, -) break;
+	case 2: BIN8(_mm256_mul_ps, *) break;
+	default: BIN8(_mm256_div_ps, /) break;
+	}
+}
+
 static inline float
 hmax8(__m256 v)
 {

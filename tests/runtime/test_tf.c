@@ -7,7 +7,7 @@
  * 1 and 2 threads, at batch 1 and at a batch large enough to split the
  * elementwise and row loops over threads; the three GELU spellings are
  * fused and the near miss is not, two scaled softmaxes are and the one with a
- * [1]-shaped scale is not (ci_tf_stats). Then com.cinfer Gelu and
+ * [1]-shaped scale is not, two HardSwish spellings are (ci_tf_stats). Then com.cinfer Gelu and
  * ScaledSoftmax on their own: the formulas, and bad nodes refused. And
  * ci_transpose against index math.
  */
@@ -48,7 +48,7 @@ rndf(void)
 	return (float)(seed >> 8) / 8388608.0f - 1.0f;
 }
 
-#define N_OUT 6
+#define N_OUT 7
 
 static struct cinfer_model *
 load(const char *rel, int optimize)
@@ -96,7 +96,7 @@ encoder_case(int64_t batch, int threads)
 	size_t n = (size_t)batch * 16 * 24;
 	float *xd = malloc(n * sizeof(float));
 	static const char *names[N_OUT] = { "gelu", "attn", "transpose", "layernorm", "attn2",
-		"attn3" };
+		"attn3", "hardswish" };
 
 	assert_non_null(xd);
 	for (size_t i = 0; i < n; i++)
@@ -106,10 +106,12 @@ encoder_case(int64_t batch, int threads)
 	ci_tf_stats_get(&s1);
 	assert_int_equal(s1.gelu - s0.gelu, 3);	/* the near miss stays */
 	assert_int_equal(s1.scaled_softmax - s0.scaled_softmax, 2);	/* not the [1] scale */
+	assert_int_equal(s1.hardswish - s0.hardswish, 2);
 	plain = load("tf_encoder.onnx", 0);
 	ci_tf_stats_get(&s0);
 	assert_int_equal(s0.gelu, s1.gelu);
 	assert_int_equal(s0.scaled_softmax, s1.scaled_softmax);
+	assert_int_equal(s0.hardswish, s1.hardswish);
 	cinfer_model_set_threads(opt, threads);
 	cinfer_model_set_threads(plain, threads);
 	x.dtype = CINFER_DT_FLOAT;
@@ -143,7 +145,7 @@ encoder_case(int64_t batch, int threads)
 static void
 encoder_ref(int threads)
 {
-	static const size_t cnt[N_OUT] = { 768, 2048, 2048, 768, 2048, 2048 };
+	static const size_t cnt[N_OUT] = { 768, 2048, 2048, 768, 2048, 2048, 768 };
 	size_t total = 768, off;
 	float *ref;
 	FILE *f = fopen(vec("tf_encoder_ref.bin"), "rb");
@@ -273,7 +275,8 @@ static void
 test_gelu_bad(void **state)
 {
 	static const char *bad[] = { "gelu_attr.onnx", "gelu_two_in.onnx", "gelu_int.onnx",
-		"ssm_noscale.onnx", "ssm_extra.onnx", "ssm_int.onnx" };
+		"ssm_noscale.onnx", "ssm_extra.onnx", "ssm_int.onnx", "hswish_attr.onnx",
+		"hswish_int.onnx" };
 
 	(void)state;
 	for (size_t i = 0; i < CI_ARRAY_LEN(bad); i++) {

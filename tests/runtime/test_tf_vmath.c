@@ -6,7 +6,7 @@
  * dense walk of [-12, 12]; for the AVX2 path (when the CPU has it) and the
  * portable one, on lengths that exercise the vector tails. Then the
  * Softmax and LayerNormalization row kernels against double references on
- * odd lengths.
+ * odd lengths; HardSigmoid/HardSwish and the binary spans, AVX2 vs C.
  */
 #include <float.h>
 #include <math.h>
@@ -243,6 +243,57 @@ test_rows(void **state)
 	ci_sgemm_path_set(CI_SGEMM_AUTO);
 }
 
+/* Clamps and the AVX2 binary spans against plain C on odd lengths. */
+static void
+test_clamps_binary(void **state)
+{
+	static const size_t lens[] = { 1, 7, 8, 9, 17, 33, 100 };
+	float x[100], b[100], y[100], z[100];
+
+	(void)state;
+	if (!cpu_avx2())
+		skip();
+	for (size_t t = 0; t < CI_ARRAY_LEN(lens); t++) {
+		size_t n = lens[t];
+		for (size_t i = 0; i < n; i++) {
+			x[i] = rndf() * 10;
+			b[i] = rndf() * 3 + 4;
+		}
+		x[n / 2] = NAN;
+		for (int hs = 0; hs < 2; hs++) {
+			assert_int_equal(ci_sgemm_path_set(CI_SGEMM_AVX2), 0);
+			if (hs)
+				ci_vhardswish(x, y, n);
+			else
+				ci_vhardsigmoid(x, y, n, 0.2f, 0.5f);
+			assert_int_equal(ci_sgemm_path_set(CI_SGEMM_PORTABLE), 0);
+			if (hs)
+				ci_vhardswish(x, z, n);
+			else
+				ci_vhardsigmoid(x, z, n, 0.2f, 0.5f);
+			for (size_t i = 0; i < n; i++) {
+				if (isnan(z[i]) || isnan(y[i])) {
+					assert_true(isnan(z[i]) && isnan(y[i]));
+					continue;
+				}
+				assert_true(fabsf(y[i] - z[i]) <= 1e-6f * (fabsf(z[i]) + 1));
+			}
+		}
+		for (int op = 0; op < 4; op++)
+			for (int sa = 0; sa < 2; sa++)
+				for (int sb = !sa; sb < 2; sb++) {
+					ci_vbinary_avx2(op, x, sa, b, sb, y, n);
+					for (size_t i = 0; i < n; i++) {
+						float p = x[sa ? i : 0], q = b[sb ? i : 0];
+						float r = op == 0 ? p + q : op == 1 ? p - q :
+						    op == 2 ? p * q : p / q;
+						assert_memory_equal(&y[i], &r, sizeof(r));
+					}
+				}
+	}
+	ci_sgemm_path_set(CI_SGEMM_AUTO);
+}
+
 int
 main(void)
 {
@@ -250,6 +301,7 @@ main(void)
 		cmocka_unit_test(test_avx2),
 		cmocka_unit_test(test_portable),
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_clamps_binary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -277,6 +277,11 @@ to_f32(struct ci_kctx *k, const struct ci_tensor *t, struct ci_tensor *f, struct
 static void
 fspan(enum bop op, const float *a, int sa, const float *b, int sb, float *y, size_t n)
 {
+	if (ci_use_avx2()) {
+		ci_vbinary_avx2(op == B_ADD ? 0 : op == B_SUB ? 1 : op == B_MUL ? 2 : 3, a, sa, b, sb,
+		    y, n);
+		return;
+	}
 	switch (op) {
 	case B_ADD: SPAN_CASES(+) break;
 	case B_SUB: SPAN_CASES(-) break;
@@ -986,6 +991,17 @@ run_cinfer_gelu(struct ci_kctx *k, struct cinfer_err *e)
 	return unary(k, U_GELU, 0, 0, e);
 }
 
+/* com.cinfer HardSwish (pass_transformer.c): the same checks as Gelu. */
+static int
+run_cinfer_hardswish(struct ci_kctx *k, struct cinfer_err *e)
+{
+	if (cinfer_gelu_check(k, e) != 0 || need(k, 1, e) != 0)
+		return -1;
+	if (k->in[0]->dtype != CI_DT_FLOAT)
+		return ci_op_fail(k, e, "type %s (float only)", ci_dt_name(k->in[0]->dtype));
+	return unary(k, U_HSWISH, 0, 0, e);
+}
+
 static int
 run_not(struct ci_kctx *k, struct cinfer_err *e)
 {
@@ -1224,3 +1240,4 @@ CI_OP_DEF(ThresholdedRelu, "ThresholdedRelu", 10, run_threlu);
 CI_OP_DEF(Where, "Where", 9, run_where);
 CI_OP_DEF(Xor, "Xor", 1, run_xor);
 CI_OP_DEF_INTERNAL(CinferGelu, "Gelu", run_cinfer_gelu, cinfer_gelu_check);
+CI_OP_DEF_INTERNAL(CinferHardSwish, "HardSwish", run_cinfer_hardswish, cinfer_gelu_check);

@@ -160,6 +160,7 @@ extern const struct ci_op ci_op_Upsample;
 extern const struct ci_op ci_op_Where;
 extern const struct ci_op ci_op_Xor;
 extern const struct ci_op ci_op_CinferGelu;
+extern const struct ci_op ci_op_CinferHardSwish;
 extern const struct ci_op ci_op_CinferScaledSoftmax;
 
 #define CI_OPS_LIST(X) \
@@ -320,6 +321,7 @@ extern const struct ci_op ci_op_CinferScaledSoftmax;
 	X(Where) \
 	X(Xor) \
 	X(CinferGelu) \
+	X(CinferHardSwish) \
 	X(CinferScaledSoftmax) \
 
 #endif

@@ -2,13 +2,14 @@
 """Small models (batch dimension symbolic) for tests/runtime/test_tf.c (run with /usr/bin/python3 and
 python3-onnx; fixed seed, so the files are reproducible):
 
-tf_encoder.onnx  X[2,16,24] -> four outputs: the transformer pieces the
+tf_encoder.onnx  X[2,16,24] -> seven outputs: the transformer pieces the
   transformer pass and the fast paths of elementwise/norm/shape handle
   (three GELU spellings, one near miss that must stay unfused, a scaled
   attention softmax with the (0,2,1,3) and (0,2,3,1) transposes, bias and
-  residual adds, LayerNormalization).
+  residual adds, LayerNormalization, two decomposed HardSwish spellings).
 gelu_attr.onnx, gelu_two_in.onnx, gelu_int.onnx, ssm_noscale.onnx,
-  ssm_extra.onnx, ssm_int.onnx: com.cinfer Gelu / ScaledSoftmax nodes that
+  ssm_extra.onnx, ssm_int.onnx, hswish_attr.onnx, hswish_int.onnx:
+  com.cinfer Gelu / ScaledSoftmax / HardSwish nodes that
   must be refused at load (attribute, arity) or run (type); gelu_ok.onnx and
   ssm_ok.onnx are the good ones.
 """
@@ -34,6 +35,7 @@ def encoder():
         nh.from_array(np.array([-1, S, H, dh], dtype=np.int64), "shp"),
         const("w", rng.standard_normal((D, D)) * 0.3),
         const("sqrtdh", np.sqrt(dh)), const("scale1", [0.3]),
+        const("three", 3.0), const("zero", 0.0), const("six", 6.0), const("sixth", 1.0 / 6),
     ]
     n = []
     # bias add (last-axis vector), scalar Mul, residual add (same shape)
@@ -89,6 +91,15 @@ def encoder():
     n.append(h.make_node("Add", ["Y_gelu", "x0"], ["res"]))
     n.append(h.make_node("LayerNormalization", ["res", "gamma", "beta"], ["Y_ln"],
                          axis=-1, epsilon=1e-5))
+    # HardSwish twice: x * Clip(x + 3, 0, 6) / 6, then (3 + x) and * 1/6
+    n.append(h.make_node("Add", ["x0", "three"], ["h1a"]))
+    n.append(h.make_node("Clip", ["h1a", "zero", "six"], ["h1c"]))
+    n.append(h.make_node("Mul", ["x0", "h1c"], ["h1m"]))
+    n.append(h.make_node("Div", ["h1m", "six"], ["h1"]))
+    n.append(h.make_node("Add", ["three", "h1"], ["h2a"]))
+    n.append(h.make_node("Clip", ["h2a", "zero", "six"], ["h2c"]))
+    n.append(h.make_node("Mul", ["h2c", "h1"], ["h2m"]))
+    n.append(h.make_node("Mul", ["h2m", "sixth"], ["Y_hs"]))
     g = h.make_graph(
         n, "tf_encoder",
         [h.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", S, D])],
@@ -97,7 +108,8 @@ def encoder():
          h.make_tensor_value_info("Y_t", TensorProto.FLOAT, ["batch", H, S, S]),
          h.make_tensor_value_info("Y_ln", TensorProto.FLOAT, ["batch", S, D]),
          h.make_tensor_value_info("Y_attn2", TensorProto.FLOAT, ["batch", H, S, S]),
-         h.make_tensor_value_info("Y_attn3", TensorProto.FLOAT, ["batch", H, S, S])],
+         h.make_tensor_value_info("Y_attn3", TensorProto.FLOAT, ["batch", H, S, S]),
+         h.make_tensor_value_info("Y_hs", TensorProto.FLOAT, ["batch", S, D])],
         inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)], producer_name="gen_tf")
     onnx.checker.check_model(m)
@@ -114,6 +126,7 @@ def reference(B, S, D, H, c):
     x = X.astype(np.float64)
     erf = np.vectorize(math.erf)
     gelu = lambda v: 0.5 * v * (1 + erf(v / math.sqrt(2)))
+    hs = lambda v: v * np.clip(v + 3, 0, 6) / 6
     def softmax(v):
         v = v - v.max(-1, keepdims=True)
         ev = np.exp(v)
@@ -130,7 +143,7 @@ def reference(B, S, D, H, c):
     var = ((res - mu) ** 2).mean(-1, keepdims=True)
     ln = (res - mu) / np.sqrt(var + 1e-5) * c["gamma"] + c["beta"]
     outs = [g4, attn, attn.transpose(0, 1, 3, 2), ln, softmax(sc / float(c["sqrtdh"])),
-            softmax(sc * 0.3)]
+            softmax(sc * 0.3), hs(hs(x0))]
     with open("tf_encoder_ref.bin", "wb") as f:
         f.write(X.tobytes())
         for o in outs:
@@ -152,6 +165,8 @@ bad("gelu_ok", 1, {}, TensorProto.FLOAT)
 bad("gelu_attr", 1, {"approximate": "tanh"}, TensorProto.FLOAT)
 bad("gelu_two_in", 2, {}, TensorProto.FLOAT)
 bad("gelu_int", 1, {}, TensorProto.INT32)
+bad("hswish_attr", 1, {"alpha": 0.2}, TensorProto.FLOAT, "HardSwish")
+bad("hswish_int", 1, {}, TensorProto.INT32, "HardSwish")
 bad("ssm_ok", 1, {"scale": 0.5}, TensorProto.FLOAT, "ScaledSoftmax")
 bad("ssm_noscale", 1, {}, TensorProto.FLOAT, "ScaledSoftmax")
 bad("ssm_extra", 1, {"scale": 0.5, "axis": 1}, TensorProto.FLOAT, "ScaledSoftmax")
