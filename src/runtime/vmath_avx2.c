@@ -42,12 +42,10 @@ exp8(__m256 x)
 }
 
 static inline __m256
-erf8(__m256 x)
+erf_small8(__m256 x)
 {
-	const __m256 sign = _mm256_set1_ps(-0.0f);
-	__m256 a = _mm256_andnot_ps(sign, x), z, p, t, q, big, small;
+	__m256 z = _mm256_mul_ps(x, x), p;
 
-	z = _mm256_mul_ps(x, x);
 	p = _mm256_set1_ps(7.898097828729078e-05f);
 	p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-0.0008024320704862475f));
 	p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(0.005190049763768911f));
@@ -55,7 +53,21 @@ erf8(__m256 x)
 	p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(0.11283612251281738f));
 	p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-0.3761262893676758f));
 	p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.128379225730896f));
-	small = _mm256_mul_ps(x, p);
+	return _mm256_mul_ps(x, p);
+}
+
+static inline __m256
+erf8(__m256 x)
+{
+	const __m256 sign = _mm256_set1_ps(-0.0f);
+	__m256 a = _mm256_andnot_ps(sign, x), t, q, big, small;
+	__m256 le = _mm256_cmp_ps(a, _mm256_set1_ps(1.0f), _CMP_LE_OQ);
+	int mask = _mm256_movemask_ps(le);
+
+	/* whole vectors on one side of the split skip the other side's work
+	 * (the lanes compute the same either way) */
+	if (mask == 0xff)
+		return erf_small8(x);
 	t = _mm256_sub_ps(_mm256_min_ps(_mm256_set1_ps(3.92f), a), _mm256_set1_ps(2.46f));
 	q = _mm256_set1_ps(-5.307072115101619e-08f);
 	q = _mm256_fmadd_ps(q, t, _mm256_set1_ps(1.6449569102405803e-06f));
@@ -69,8 +81,11 @@ erf8(__m256 x)
 	q = _mm256_fmadd_ps(q, t, _mm256_set1_ps(-7.594217777252197f));
 	big = _mm256_sub_ps(_mm256_set1_ps(1.0f), exp8(q));
 	big = _mm256_or_ps(big, _mm256_and_ps(sign, x));
+	if (mask == 0)
+		return big;
+	small = erf_small8(x);
 	/* NaN compares false: takes big, which is NaN too (min keeps it) */
-	return _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, _mm256_set1_ps(1.0f), _CMP_LE_OQ));
+	return _mm256_blendv_ps(big, small, le);
 }
 
 static inline __m256
