@@ -48,7 +48,7 @@ rndf(void)
 	return (float)(seed >> 8) / 8388608.0f - 1.0f;
 }
 
-#define N_OUT 7
+#define N_OUT 8
 
 static struct cinfer_model *
 load(const char *rel, int optimize)
@@ -96,7 +96,7 @@ encoder_case(int64_t batch, int threads)
 	size_t n = (size_t)batch * 16 * 24;
 	float *xd = malloc(n * sizeof(float));
 	static const char *names[N_OUT] = { "gelu", "attn", "transpose", "layernorm", "attn2",
-		"attn3", "hardswish" };
+		"attn3", "hardswish", "channel" };
 
 	assert_non_null(xd);
 	for (size_t i = 0; i < n; i++)
@@ -145,7 +145,7 @@ encoder_case(int64_t batch, int threads)
 static void
 encoder_ref(int threads)
 {
-	static const size_t cnt[N_OUT] = { 768, 2048, 2048, 768, 2048, 2048, 768 };
+	static const size_t cnt[N_OUT] = { 768, 2048, 2048, 768, 2048, 2048, 768, 768 };
 	size_t total = 768, off;
 	float *ref;
 	FILE *f = fopen(vec("tf_encoder_ref.bin"), "rb");

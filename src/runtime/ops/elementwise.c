@@ -266,7 +266,7 @@ to_f32(struct ci_kctx *k, const struct ci_tensor *t, struct ci_tensor *f, struct
 	return 0;
 }
 
-/* ---- float fast paths: same shape, scalar, last-axis vector ---------------- */
+/* ---- float fast paths: same shape, scalar, last-axis vector, per channel ---- */
 /* y[i] = a[i*sa] op b[i*sb] with strides 0 or 1, one loop per case so each
  * vectorizes. */
 #define SPAN_CASES(OPX) \
@@ -290,7 +290,9 @@ fspan(enum bop op, const float *a, int sa, const float *b, int sb, float *y, siz
 	}
 }
 
-enum fmode { FM_FULL, FM_SCALAR, FM_ROW };	/* an operand's layout */
+/* an operand's layout: all of y, one value, a last-axis vector, or one
+ * value per row (per channel: [C, 1, 1] against [N, C, H, W]) */
+enum fmode { FM_FULL, FM_SCALAR, FM_ROW, FM_CHAN };
 
 struct fbin_job {
 	enum bop op;
@@ -298,7 +300,18 @@ struct fbin_job {
 	float *y;
 	enum fmode ma, mb;
 	size_t inner;		/* row length (FM_ROW: the vector's length) */
+	size_t ca, cb;		/* FM_CHAN: values, cycled over the rows */
 };
+
+static const float *
+fbin_src(const float *p, enum fmode m, size_t r, size_t w, size_t c)
+{
+	switch (m) {
+	case FM_FULL: return p + r * w;
+	case FM_CHAN: return p + r % c;
+	default: return p;
+	}
+}
 
 /* rows [lo, hi) of inner elements */
 static void
@@ -307,16 +320,22 @@ fbin_rows(void *arg, size_t lo, size_t hi)
 	const struct fbin_job *j = arg;
 	size_t w = j->inner;
 
-	for (size_t r = lo; r < hi; r++) {
-		const float *a = j->ma == FM_FULL ? j->a + r * w : j->a;
-		const float *b = j->mb == FM_FULL ? j->b + r * w : j->b;
-		fspan(j->op, a, j->ma != FM_SCALAR, b, j->mb != FM_SCALAR, j->y + r * w, w);
-	}
+	for (size_t r = lo; r < hi; r++)
+		fspan(j->op, fbin_src(j->a, j->ma, r, w, j->ca), j->ma == FM_FULL || j->ma == FM_ROW,
+		    fbin_src(j->b, j->mb, r, w, j->cb), j->mb == FM_FULL || j->mb == FM_ROW,
+		    j->y + r * w, w);
 }
 
+/*
+ * t's layout against y. FM_CHAN: t's dims (aligned right) are 1 except a
+ * run [d0, d1] equal to y's, followed by at least one dim of y over 1;
+ * *w is then the row length (the product of y's dims after d1).
+ */
 static enum fmode
-fmode_of(const struct ci_tensor *t, const struct ci_tensor *y, int *ok)
+fmode_of(const struct ci_tensor *t, const struct ci_tensor *y, int *ok, size_t *w)
 {
+	int off = y->ndim - t->ndim, d0 = -1, d1 = -1;
+
 	if (t->count == y->count)
 		return FM_FULL;
 	if (t->count == 1)
@@ -325,27 +344,48 @@ fmode_of(const struct ci_tensor *t, const struct ci_tensor *y, int *ok)
 	if (t->ndim >= 1 && y->ndim >= 1 && t->dims[t->ndim - 1] == y->dims[y->ndim - 1] &&
 	    (size_t)t->dims[t->ndim - 1] == t->count)
 		return FM_ROW;
+	for (int d = 0; off >= 0 && d < t->ndim; d++) {
+		if (t->dims[d] == 1)
+			continue;
+		if (t->dims[d] != y->dims[off + d] || (d1 >= 0 && d1 != d - 1)) {
+			*ok = 0;
+			return FM_FULL;
+		}
+		if (d0 < 0)
+			d0 = d;
+		d1 = d;
+	}
+	if (off >= 0 && d1 >= 0) {
+		*w = 1;
+		for (int d = off + d1 + 1; d < y->ndim; d++)
+			*w *= (size_t)y->dims[d];
+		if (*w > 1)
+			return FM_CHAN;
+	}
 	*ok = 0;
 	return FM_FULL;
 }
 
-/* Float Add/Sub/Mul/Div whose operands are full, scalar or a last-axis
- * vector; 1 if done, 0 if the general walk must run. */
+/* Float Add/Sub/Mul/Div whose operands are full, scalar, a last-axis vector
+ * or per channel; 1 if done, 0 if the general walk must run. */
 static int
 fbin_fast(struct ci_kctx *k, const struct ci_tensor *a, const struct ci_tensor *b,
     enum bop op, struct ci_tensor *y)
 {
-	struct fbin_job j = { op, a->data, b->data, y->data, FM_FULL, FM_FULL, 0 };
+	struct fbin_job j = { op, a->data, b->data, y->data, FM_FULL, FM_FULL, 0, a->count,
+		b->count };
 	int ok = 1;
-	size_t rows;
+	size_t rows, wa = 0, wb = 0;
 
 	if (y->count == 0)
 		return 1;
-	j.ma = fmode_of(a, y, &ok);
-	j.mb = fmode_of(b, y, &ok);
+	j.ma = fmode_of(a, y, &ok, &wa);
+	j.mb = fmode_of(b, y, &ok, &wb);
 	if (!ok || (j.ma != FM_FULL && j.mb != FM_FULL))
 		return 0;
-	if (j.ma == FM_ROW || j.mb == FM_ROW) {
+	if (j.ma == FM_CHAN || j.mb == FM_CHAN) {
+		j.inner = j.ma == FM_CHAN ? wa : wb;
+	} else if (j.ma == FM_ROW || j.mb == FM_ROW) {
 		j.inner = (size_t)y->dims[y->ndim - 1];
 	} else {
 		/* full/scalar: any row length will do; keep spans long */

@@ -2,11 +2,12 @@
 """Small models (batch dimension symbolic) for tests/runtime/test_tf.c (run with /usr/bin/python3 and
 python3-onnx; fixed seed, so the files are reproducible):
 
-tf_encoder.onnx  X[2,16,24] -> seven outputs: the transformer pieces the
+tf_encoder.onnx  X[2,16,24] -> eight outputs: the transformer pieces the
   transformer pass and the fast paths of elementwise/norm/shape handle
   (three GELU spellings, one near miss that must stay unfused, a scaled
   attention softmax with the (0,2,1,3) and (0,2,3,1) transposes, bias and
-  residual adds, LayerNormalization, two decomposed HardSwish spellings).
+  residual adds, LayerNormalization, two decomposed HardSwish spellings,
+  per-channel broadcasts).
 gelu_attr.onnx, gelu_two_in.onnx, gelu_int.onnx, ssm_noscale.onnx,
   ssm_extra.onnx, ssm_int.onnx, hswish_attr.onnx, hswish_int.onnx:
   com.cinfer Gelu / ScaledSoftmax / HardSwish nodes that
@@ -35,6 +36,7 @@ def encoder():
         nh.from_array(np.array([-1, S, H, dh], dtype=np.int64), "shp"),
         const("w", rng.standard_normal((D, D)) * 0.3),
         const("sqrtdh", np.sqrt(dh)), const("scale1", [0.3]),
+        const("chanA", rng.standard_normal((S, 1))), const("chanB", rng.standard_normal((1, S, 1))),
         const("three", 3.0), const("zero", 0.0), const("six", 6.0), const("sixth", 1.0 / 6),
     ]
     n = []
@@ -100,6 +102,10 @@ def encoder():
     n.append(h.make_node("Clip", ["h2a", "zero", "six"], ["h2c"]))
     n.append(h.make_node("Mul", ["h2c", "h1"], ["h2m"]))
     n.append(h.make_node("Mul", ["h2m", "sixth"], ["Y_hs"]))
+    # per-channel broadcasts ([S,1] and [1,S,1] against [B,S,D]), both sides
+    n.append(h.make_node("Mul", ["X", "chanA"], ["cm"]))
+    n.append(h.make_node("Sub", ["chanB", "cm"], ["cs"]))
+    n.append(h.make_node("Div", ["cs", "chanB"], ["Y_chan"]))
     g = h.make_graph(
         n, "tf_encoder",
         [h.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", S, D])],
@@ -109,7 +115,8 @@ def encoder():
          h.make_tensor_value_info("Y_ln", TensorProto.FLOAT, ["batch", S, D]),
          h.make_tensor_value_info("Y_attn2", TensorProto.FLOAT, ["batch", H, S, S]),
          h.make_tensor_value_info("Y_attn3", TensorProto.FLOAT, ["batch", H, S, S]),
-         h.make_tensor_value_info("Y_hs", TensorProto.FLOAT, ["batch", S, D])],
+         h.make_tensor_value_info("Y_hs", TensorProto.FLOAT, ["batch", S, D]),
+         h.make_tensor_value_info("Y_chan", TensorProto.FLOAT, ["batch", S, D])],
         inits)
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)], producer_name="gen_tf")
     onnx.checker.check_model(m)
@@ -143,7 +150,7 @@ def reference(B, S, D, H, c):
     var = ((res - mu) ** 2).mean(-1, keepdims=True)
     ln = (res - mu) / np.sqrt(var + 1e-5) * c["gamma"] + c["beta"]
     outs = [g4, attn, attn.transpose(0, 1, 3, 2), ln, softmax(sc / float(c["sqrtdh"])),
-            softmax(sc * 0.3), hs(hs(x0))]
+            softmax(sc * 0.3), hs(hs(x0)), (c["chanB"] - x * c["chanA"]) / c["chanB"]]
     with open("tf_encoder_ref.bin", "wb") as f:
         f.write(X.tobytes())
         for o in outs:
