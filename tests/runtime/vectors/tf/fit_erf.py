@@ -1,3 +1,8 @@
+#!/usr/bin/python3
+"""Fits the erf polynomials of src/runtime/vmath.c (least squares on
+Chebyshev nodes: relative for x P(x^2) on [0, 1], absolute in log erfc for
+Q(x - 2.46) on [1, 3.92]), prints the float32 coefficients and the max ulp
+error of a float32 Horner evaluation against math.erf."""
 import numpy as np
 from math import erf, erfc, log, exp
 A0,B0=1.0,3.92
