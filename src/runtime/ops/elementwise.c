@@ -8,6 +8,11 @@
 
 #include "runtime/rt.h"
 #include "runtime/ops/ops.h"
+#include "runtime/vmath.h"
+
+/* Elements per thread below which a float loop is not split (a hand-off to
+ * the pool costs about as much as this many cheap elements). */
+#define EW_GRAIN 16384
 
 /* the integer kernels are shared by signed and unsigned types */
 #pragma GCC diagnostic ignored "-Wtype-limits"
@@ -261,6 +266,141 @@ to_f32(struct ci_kctx *k, const struct ci_tensor *t, struct ci_tensor *f, struct
 	return 0;
 }
 
+/* ---- float fast paths: same shape, scalar, last-axis vector, per channel ---- */
+/* y[i] = a[i*sa] op b[i*sb] with strides 0 or 1, one loop per case so each
+ * vectorizes. */
+#define SPAN_CASES(OPX) \
+	if (sa && sb) { for (size_t i = 0; i < n; i++) y[i] = a[i] OPX b[i]; } \
+	else if (sa) { float z = b[0]; for (size_t i = 0; i < n; i++) y[i] = a[i] OPX z; } \
+	else { float x = a[0]; for (size_t i = 0; i < n; i++) y[i] = x OPX b[i]; }
+
+static void
+fspan(enum bop op, const float *a, int sa, const float *b, int sb, float *y, size_t n)
+{
+	if (ci_use_avx2()) {
+		ci_vbinary_avx2(op == B_ADD ? 0 : op == B_SUB ? 1 : op == B_MUL ? 2 : 3, a, sa, b, sb,
+		    y, n);
+		return;
+	}
+	switch (op) {
+	case B_ADD: SPAN_CASES(+) break;
+	case B_SUB: SPAN_CASES(-) break;
+	case B_MUL: SPAN_CASES(*) break;
+	default: SPAN_CASES(/) break;
+	}
+}
+
+/* an operand's layout: all of y, one value, a last-axis vector, or one
+ * value per row (per channel: [C, 1, 1] against [N, C, H, W]) */
+enum fmode { FM_FULL, FM_SCALAR, FM_ROW, FM_CHAN };
+
+struct fbin_job {
+	enum bop op;
+	const float *a, *b;
+	float *y;
+	enum fmode ma, mb;
+	size_t inner;		/* row length (FM_ROW: the vector's length) */
+	size_t ca, cb;		/* FM_CHAN: values, cycled over the rows */
+};
+
+static const float *
+fbin_src(const float *p, enum fmode m, size_t r, size_t w, size_t c)
+{
+	switch (m) {
+	case FM_FULL: return p + r * w;
+	case FM_CHAN: return p + r % c;
+	default: return p;
+	}
+}
+
+/* rows [lo, hi) of inner elements */
+static void
+fbin_rows(void *arg, size_t lo, size_t hi)
+{
+	const struct fbin_job *j = arg;
+	size_t w = j->inner;
+
+	for (size_t r = lo; r < hi; r++)
+		fspan(j->op, fbin_src(j->a, j->ma, r, w, j->ca), j->ma == FM_FULL || j->ma == FM_ROW,
+		    fbin_src(j->b, j->mb, r, w, j->cb), j->mb == FM_FULL || j->mb == FM_ROW,
+		    j->y + r * w, w);
+}
+
+/*
+ * t's layout against y. FM_CHAN: t's dims (aligned right) are 1 except a
+ * run [d0, d1] equal to y's, followed by at least one dim of y over 1;
+ * *w is then the row length (the product of y's dims after d1).
+ */
+static enum fmode
+fmode_of(const struct ci_tensor *t, const struct ci_tensor *y, int *ok, size_t *w)
+{
+	int off = y->ndim - t->ndim, d0 = -1, d1 = -1;
+
+	if (t->count == y->count)
+		return FM_FULL;
+	if (t->count == 1)
+		return FM_SCALAR;
+	/* only the last dimension is not 1, and it is the output's last */
+	if (t->ndim >= 1 && y->ndim >= 1 && t->dims[t->ndim - 1] == y->dims[y->ndim - 1] &&
+	    (size_t)t->dims[t->ndim - 1] == t->count)
+		return FM_ROW;
+	for (int d = 0; off >= 0 && d < t->ndim; d++) {
+		if (t->dims[d] == 1)
+			continue;
+		if (t->dims[d] != y->dims[off + d] || (d1 >= 0 && d1 != d - 1)) {
+			*ok = 0;
+			return FM_FULL;
+		}
+		if (d0 < 0)
+			d0 = d;
+		d1 = d;
+	}
+	if (off >= 0 && d1 >= 0) {
+		*w = 1;
+		for (int d = off + d1 + 1; d < y->ndim; d++)
+			*w *= (size_t)y->dims[d];
+		if (*w > 1)
+			return FM_CHAN;
+	}
+	*ok = 0;
+	return FM_FULL;
+}
+
+/* Float Add/Sub/Mul/Div whose operands are full, scalar, a last-axis vector
+ * or per channel; 1 if done, 0 if the general walk must run. */
+static int
+fbin_fast(struct ci_kctx *k, const struct ci_tensor *a, const struct ci_tensor *b,
+    enum bop op, struct ci_tensor *y)
+{
+	struct fbin_job j = { op, a->data, b->data, y->data, FM_FULL, FM_FULL, 0, a->count,
+		b->count };
+	int ok = 1;
+	size_t rows, wa = 0, wb = 0;
+
+	if (y->count == 0)
+		return 1;
+	j.ma = fmode_of(a, y, &ok, &wa);
+	j.mb = fmode_of(b, y, &ok, &wb);
+	if (!ok || (j.ma != FM_FULL && j.mb != FM_FULL))
+		return 0;
+	if (j.ma == FM_CHAN || j.mb == FM_CHAN) {
+		j.inner = j.ma == FM_CHAN ? wa : wb;
+	} else if (j.ma == FM_ROW || j.mb == FM_ROW) {
+		j.inner = (size_t)y->dims[y->ndim - 1];
+	} else {
+		/* full/scalar: any row length will do; keep spans long */
+		j.inner = y->count;
+		for (size_t w = 4096; w >= 64; w /= 2)
+			if (y->count % w == 0 && y->count / w >= 2) {
+				j.inner = w;
+				break;
+			}
+	}
+	rows = y->count / j.inner;
+	ci_parallel(k, rows, j.inner >= EW_GRAIN ? 1 : EW_GRAIN / j.inner, fbin_rows, &j);
+	return 1;
+}
+
 /* a (op) b -> out (dtype odt). */
 static int
 binary_to(struct ci_kctx *k, size_t oi, const struct ci_tensor *a, const struct ci_tensor *b,
@@ -299,6 +439,10 @@ binary_to(struct ci_kctx *k, size_t oi, const struct ci_tensor *a, const struct 
 		if (tmp == NULL)
 			return -1;
 	}
+	if (!h16 && a->dtype == CI_DT_FLOAT && odt == CI_DT_FLOAT &&
+	    (op == B_ADD || op == B_SUB || op == B_MUL || op == B_DIV) &&
+	    fbin_fast(k, a, b, op, k->out[oi]))
+		return 0;
 	c.op = op;
 	c.a = a->data;
 	c.b = b->data;
@@ -643,6 +787,66 @@ uapply(enum uop op, double x, double p, double q)
 	return 0;
 }
 
+/* Float unary ops with a vector kernel, run in chunks over the threads. */
+struct ujob {
+	enum uop op;
+	const float *x;
+	float *y;
+	float p, q;
+};
+
+static int
+vec_op(enum uop op)
+{
+	switch (op) {
+	case U_RELU: case U_ABS: case U_NEG: case U_SQRT: case U_EXP: case U_ERF:
+	case U_TANH: case U_SIGMOID: case U_HSIG: case U_HSWISH: case U_GELU: case U_LEAKY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void
+ujob_run(void *arg, size_t lo, size_t hi)
+{
+	const struct ujob *j = arg;
+	const float *a = j->x + lo;
+	float *b = j->y + lo;
+	size_t n = hi - lo;
+
+	switch (j->op) {
+	case U_RELU:
+		for (size_t i = 0; i < n; i++)
+			b[i] = a[i] > 0 ? a[i] : 0;
+		break;
+	case U_LEAKY:
+		for (size_t i = 0; i < n; i++)
+			b[i] = a[i] >= 0 ? a[i] : a[i] * j->p;
+		break;
+	case U_ABS:
+		for (size_t i = 0; i < n; i++)
+			b[i] = fabsf(a[i]);
+		break;
+	case U_NEG:
+		for (size_t i = 0; i < n; i++)
+			b[i] = -a[i];
+		break;
+	case U_SQRT:
+		for (size_t i = 0; i < n; i++)
+			b[i] = sqrtf(a[i]);
+		break;
+	case U_EXP: ci_vexp(a, b, n); break;
+	case U_ERF: ci_verf(a, b, n); break;
+	case U_TANH: ci_vtanh(a, b, n); break;
+	case U_SIGMOID: ci_vsigmoid(a, b, n); break;
+	case U_GELU: ci_vgelu(a, b, n); break;
+	case U_HSIG: ci_vhardsigmoid(a, b, n, j->p, j->q); break;
+	case U_HSWISH: ci_vhardswish(a, b, n); break;
+	default: break;
+	}
+}
+
 static int
 unary(struct ci_kctx *k, enum uop op, double p, double q, struct cinfer_err *e)
 {
@@ -660,49 +864,14 @@ unary(struct ci_kctx *k, enum uop op, double p, double q, struct cinfer_err *e)
 	case CI_DT_FLOAT: {
 		const float *a = x->data;
 		float *b = y->data;
-		switch (op) {
-		case U_RELU:
-			for (size_t i = 0; i < n; i++)
-				b[i] = a[i] > 0 ? a[i] : 0;
-			return 0;
-		case U_HSIG: {
-			float pf = (float)p, qf = (float)q;
-			for (size_t i = 0; i < n; i++) {
-				float v = pf * a[i] + qf;
-				b[i] = v < 0 ? 0 : v > 1 ? 1 : v;
-			}
+		if (vec_op(op)) {
+			struct ujob j = { op, a, b, (float)p, (float)q };
+			ci_parallel(k, n, EW_GRAIN, ujob_run, &j);
 			return 0;
 		}
-		case U_SIGMOID:
-			for (size_t i = 0; i < n; i++)
-				b[i] = a[i] >= 0 ? 1.0f / (1.0f + expf(-a[i])) :
-				    expf(a[i]) / (1.0f + expf(a[i]));
-			return 0;
-		case U_ABS:
-			for (size_t i = 0; i < n; i++)
-				b[i] = fabsf(a[i]);
-			return 0;
-		case U_NEG:
-			for (size_t i = 0; i < n; i++)
-				b[i] = -a[i];
-			return 0;
-		case U_SQRT:
-			for (size_t i = 0; i < n; i++)
-				b[i] = sqrtf(a[i]);
-			return 0;
-		case U_EXP:
-			for (size_t i = 0; i < n; i++)
-				b[i] = expf(a[i]);
-			return 0;
-		case U_TANH:
-			for (size_t i = 0; i < n; i++)
-				b[i] = tanhf(a[i]);
-			return 0;
-		default:
-			for (size_t i = 0; i < n; i++)
-				b[i] = (float)uapply(op, a[i], p, q);
-			return 0;
-		}
+		for (size_t i = 0; i < n; i++)
+			b[i] = (float)uapply(op, a[i], p, q);
+		return 0;
 	}
 	case CI_DT_DOUBLE: {
 		const double *a = x->data;
@@ -833,6 +1002,44 @@ run_gelu(struct ci_kctx *k, struct cinfer_err *e)
 	if (strcmp(a, "none") != 0)	/* public */
 		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "Gelu approximate=%s", a);
 	return unary(k, U_GELU, 0, 0, e);
+}
+
+/*
+ * com.cinfer Gelu (made by pass_transformer.c from the erf-form subgraph):
+ * y = 0.5 x (1 + erf(x / sqrt 2)), float only, one input, one output, no
+ * attributes; checked at load (prepare) and again when it runs.
+ */
+static int
+cinfer_gelu_check(struct ci_kctx *k, struct cinfer_err *e)
+{
+	const struct ci_node *n = k->node;
+
+	if (n->n_in != 1 || n->inputs[0][0] == '\0' || n->n_out != 1 || n->outputs[0][0] == '\0')
+		return ci_op_fail(k, e, "takes one input and one output");
+	if (n->n_attrs != 0)
+		return ci_op_fail(k, e, "unknown attribute '%s'", n->attrs[0].name);
+	return 0;
+}
+
+static int
+run_cinfer_gelu(struct ci_kctx *k, struct cinfer_err *e)
+{
+	if (cinfer_gelu_check(k, e) != 0 || need(k, 1, e) != 0)
+		return -1;
+	if (k->in[0]->dtype != CI_DT_FLOAT)
+		return ci_op_fail(k, e, "type %s (float only)", ci_dt_name(k->in[0]->dtype));
+	return unary(k, U_GELU, 0, 0, e);
+}
+
+/* com.cinfer HardSwish (pass_transformer.c): the same checks as Gelu. */
+static int
+run_cinfer_hardswish(struct ci_kctx *k, struct cinfer_err *e)
+{
+	if (cinfer_gelu_check(k, e) != 0 || need(k, 1, e) != 0)
+		return -1;
+	if (k->in[0]->dtype != CI_DT_FLOAT)
+		return ci_op_fail(k, e, "type %s (float only)", ci_dt_name(k->in[0]->dtype));
+	return unary(k, U_HSWISH, 0, 0, e);
 }
 
 static int
@@ -1072,3 +1279,5 @@ CI_OP_DEF(Tanh, "Tanh", 1, run_tanh);
 CI_OP_DEF(ThresholdedRelu, "ThresholdedRelu", 10, run_threlu);
 CI_OP_DEF(Where, "Where", 9, run_where);
 CI_OP_DEF(Xor, "Xor", 1, run_xor);
+CI_OP_DEF_INTERNAL(CinferGelu, "Gelu", run_cinfer_gelu, cinfer_gelu_check);
+CI_OP_DEF_INTERNAL(CinferHardSwish, "HardSwish", run_cinfer_hardswish, cinfer_gelu_check);

@@ -8,6 +8,30 @@
 
 #include "runtime/rt.h"
 #include "runtime/ops/ops.h"
+#include "runtime/vmath.h"
+
+/* Rows per thread chunk: about 16K elements. */
+static size_t
+row_grain(size_t n)
+{
+	return n >= 16384 ? 1 : 16384 / n;
+}
+
+struct smx_job {
+	const float *x;
+	float *y;
+	size_t n;
+	float scale;
+};
+
+static void
+smx_rows(void *arg, size_t lo, size_t hi)
+{
+	const struct smx_job *j = arg;
+
+	for (size_t r = lo; r < hi; r++)
+		ci_softmax_row(j->x + r * j->n, j->y + r * j->n, j->n, j->scale);
+}
 
 static int
 need_float(struct ci_kctx *k, size_t n, struct cinfer_err *e)
@@ -60,6 +84,12 @@ softmax(struct ci_kctx *k, enum smx kind, struct cinfer_err *e)
 	}
 	a = x->data;
 	b = k->out[0]->data;
+	if (kind == SM_SOFT && inner == 1 && n > 0) {
+		/* softmax over contiguous rows: the vector row kernel, threaded */
+		struct smx_job j = { a, b, n, 1.0f };
+		ci_parallel(k, outer, row_grain(n), smx_rows, &j);
+		return 0;
+	}
 	for (size_t o = 0; o < outer; o++)
 		for (size_t i = 0; i < inner; i++) {
 			const float *p = a + o * n * inner + i;
@@ -216,6 +246,31 @@ param_at(const struct ci_tensor *t, const int64_t *dims, int nd, size_t i)
 	return ((const float *)t->data)[src];
 }
 
+struct ln_job {
+	const float *x;
+	float *y;
+	size_t n;
+	const float *w, *b;
+	float eps;
+	float *mean, *inv;	/* optional outputs, one per row */
+};
+
+static void
+ln_rows(void *arg, size_t lo, size_t hi)
+{
+	const struct ln_job *j = arg;
+
+	for (size_t r = lo; r < hi; r++) {
+		float m, iv;
+		ci_layernorm_row(j->x + r * j->n, j->y + r * j->n, j->n, j->w, j->b, j->eps, &m,
+		    &iv);
+		if (j->mean)
+			j->mean[r] = m;
+		if (j->inv)
+			j->inv[r] = iv;
+	}
+}
+
 static int
 run_layernorm(struct ci_kctx *k, struct cinfer_err *e)
 {
@@ -252,32 +307,32 @@ run_layernorm(struct ci_kctx *k, struct cinfer_err *e)
 		if (k->n_out > 2 && ci_out(k, 2, CI_DT_FLOAT, x->ndim, sd, e) != 0)
 			return -1;
 	}
-	w = ci_scratch(k, n * sizeof(float), e);
-	bb = ci_scratch(k, n * sizeof(float), e);
-	if (w == NULL || bb == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		w[i] = param_at(sc, sdims, nn, i);
-		bb[i] = bi ? param_at(bi, sdims, nn, i) : 0.0f;
+	if (n == 0 || outer == 0)
+		return 0;
+	/* scale and bias of the full normalized shape are used in place */
+	if (sc->count == n) {
+		w = sc->data;
+	} else {
+		w = ci_scratch(k, n * sizeof(float), e);
+		if (w == NULL)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			w[i] = param_at(sc, sdims, nn, i);
 	}
-	for (size_t o = 0; o < outer; o++) {
-		const float *p = (const float *)x->data + o * n;
-		float *q = (float *)k->out[0]->data + o * n;
-		double mean = 0, var = 0;
-		float inv;
+	if (bi && bi->count == n) {
+		bb = bi->data;
+	} else if (bi) {
+		bb = ci_scratch(k, n * sizeof(float), e);
+		if (bb == NULL)
+			return -1;
 		for (size_t i = 0; i < n; i++)
-			mean += p[i];
-		mean /= (double)(n ? n : 1);
-		for (size_t i = 0; i < n; i++)
-			var += (p[i] - mean) * (p[i] - mean);
-		var /= (double)(n ? n : 1);
-		inv = (float)(1.0 / sqrt(var + eps));
-		for (size_t i = 0; i < n; i++)
-			q[i] = ((p[i] - (float)mean) * inv) * w[i] + bb[i];
-		if (k->n_out > 1 && k->out[1])
-			((float *)k->out[1]->data)[o] = (float)mean;
-		if (k->n_out > 2 && k->out[2])
-			((float *)k->out[2]->data)[o] = inv;
+			bb[i] = param_at(bi, sdims, nn, i);
+	}
+	{
+		struct ln_job j = { x->data, k->out[0]->data, n, w, bb, eps,
+			k->n_out > 1 && k->out[1] ? k->out[1]->data : NULL,
+			k->n_out > 2 && k->out[2] ? k->out[2]->data : NULL };
+		ci_parallel(k, outer, row_grain(n), ln_rows, &j);
 	}
 	return 0;
 }

@@ -162,7 +162,10 @@ extern const struct ci_op ci_op_Xor;
 extern const struct ci_op ci_op_DynQMatMul;
 extern const struct ci_op ci_op_FusedConv;
 extern const struct ci_op ci_op_FusedMatMul;
+extern const struct ci_op ci_op_CinferGelu;
+extern const struct ci_op ci_op_CinferHardSwish;
 extern const struct ci_op ci_op_QDQMatMul;
+extern const struct ci_op ci_op_CinferScaledSoftmax;
 
 #define CI_OPS_LIST(X) \
 	X(Abs) \
@@ -324,6 +327,9 @@ extern const struct ci_op ci_op_QDQMatMul;
 	X(DynQMatMul) \
 	X(FusedConv) \
 	X(FusedMatMul) \
+	X(CinferGelu) \
+	X(CinferHardSwish) \
 	X(QDQMatMul) \
+	X(CinferScaledSoftmax) \
 
 #endif

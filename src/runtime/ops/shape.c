@@ -232,8 +232,8 @@ run_dropout(struct ci_kctx *k, struct cinfer_err *e)
 /* ---- Transpose ------------------------------------------------------------------ */
 
 
-void
-ci_transpose(const struct ci_tensor *x, const int *perm, void *dst)
+static void
+transpose_walk(const struct ci_tensor *x, const int *perm, void *dst)
 {
 	int nd = x->ndim;
 	size_t es = esz(x), st[CI_RT_MAX_DIMS], ost[CI_RT_MAX_DIMS], total = x->count;
@@ -259,7 +259,9 @@ ci_transpose(const struct ci_tensor *x, const int *perm, void *dst)
 		uint8_t *d = (uint8_t *)dst + o * es;
 		const uint8_t *sp = (const uint8_t *)x->data;
 		size_t is = ost[nd - 1];
-		if (es == 4) {
+		if (is == 1) {
+			memcpy(d, sp + src * es, inner * es);
+		} else if (es == 4) {
 			for (size_t i = 0; i < inner; i++)
 				((uint32_t *)d)[i] = ((const uint32_t *)sp)[src + i * is];
 		} else {
@@ -275,6 +277,111 @@ ci_transpose(const struct ci_tensor *x, const int *perm, void *dst)
 			idx[j] = 0;
 		}
 	}
+}
+
+/*
+ * out[c][r] = in[r][c] for an R x C matrix of 4-byte elements, in 8 x 8
+ * tiles so that both sides stay in cache lines.
+ */
+static void
+transpose2d_u32(const uint32_t *in, uint32_t *out, size_t rows, size_t cols)
+{
+	const size_t t = 8;
+
+	for (size_t r0 = 0; r0 < rows; r0 += t) {
+		size_t r1 = r0 + t < rows ? r0 + t : rows;
+		for (size_t c0 = 0; c0 < cols; c0 += t) {
+			size_t c1 = c0 + t < cols ? c0 + t : cols;
+			if (r1 - r0 == t && c1 - c0 == t) {
+				for (size_t c = c0; c < c0 + 8; c++)
+					for (size_t r = r0; r < r0 + 8; r++)
+						out[c * rows + r] = in[r * cols + c];
+				continue;
+			}
+			for (size_t c = c0; c < c1; c++)
+				for (size_t r = r0; r < r1; r++)
+					out[c * rows + r] = in[r * cols + c];
+		}
+	}
+}
+
+/*
+ * Permutes x's axes into dst. Axes of size 1 are dropped and axes that stay
+ * neighbours are merged first, so the attention permutations reduce to
+ * row copies ((0,2,1,3) keeps the last axis) or batched 2-D transposes
+ * ((0,2,3,1) is [B, S, H*D] -> [B, H*D, S]); the rest take the walk.
+ */
+void
+ci_transpose(const struct ci_tensor *x, const int *perm, void *dst)
+{
+	int nd = x->ndim, keep[CI_RT_MAX_DIMS], q[CI_RT_MAX_DIMS] = { 0 }, r = 0, g = 0;
+	int gstart[CI_RT_MAX_DIMS], gof[CI_RT_MAX_DIMS], gperm[CI_RT_MAX_DIMS];
+	int64_t kd[CI_RT_MAX_DIMS];
+	size_t es = esz(x);
+	struct ci_tensor m;
+
+	if (x->count == 0 || nd == 0) {
+		transpose_walk(x, perm, dst);
+		return;
+	}
+	/* renumber the axes longer than 1 */
+	for (int i = 0; i < nd; i++) {
+		keep[i] = -1;
+		if (x->dims[i] != 1) {
+			kd[r] = x->dims[i];
+			keep[i] = r++;
+		}
+	}
+	if (r == 0) {
+		memcpy(dst, x->data, es);
+		return;
+	}
+	for (int i = 0, j = 0; i < nd; i++)
+		if (keep[perm[i]] >= 0)
+			q[j++] = keep[perm[i]];
+	/* groups: runs of consecutive input axes in output order */
+	for (int i = 0; i < r; i++) {
+		if (i == 0 || q[i] != q[i - 1] + 1)
+			gstart[g++] = q[i];
+	}
+	/* merged input dims: groups in input order; gof[k] = group of axis k */
+	memset(&m, 0, sizeof(m));
+	m.dtype = x->dtype;
+	m.data = x->data;
+	m.count = x->count;
+	m.ndim = 0;
+	for (int a = 0; a < r; a++) {
+		int first = 0;
+		for (int k = 0; k < g; k++)
+			first |= gstart[k] == a;
+		if (first) {
+			gof[a] = m.ndim;
+			m.dims[m.ndim++] = kd[a];
+		} else {
+			gof[a] = m.ndim - 1;
+			m.dims[m.ndim - 1] *= kd[a];
+		}
+	}
+	for (int k = 0; k < g; k++)
+		gperm[k] = gof[gstart[k]];
+	if (g == 1) {
+		memcpy(dst, x->data, x->count * es);
+		return;
+	}
+	if (es == 4 && gperm[g - 1] == g - 2 && gperm[g - 2] == g - 1) {
+		int batched = 1;
+		for (int k = 0; k < g - 2; k++)
+			batched &= gperm[k] == k;
+		if (batched) {
+			size_t rows = (size_t)m.dims[g - 2], cols = (size_t)m.dims[g - 1];
+			size_t nb = x->count / (rows * cols);
+			for (size_t b = 0; b < nb; b++)
+				transpose2d_u32((const uint32_t *)x->data + b * rows * cols,
+				    (uint32_t *)dst + b * rows * cols, rows, cols);
+			return;
+		}
+	}
+	transpose_walk(&m, gperm, dst);
 }
 
 static int
