@@ -64,7 +64,7 @@ struct arena_buf {
 	void *base;		/* from ci_alloc */
 	void *p;		/* 64-byte aligned */
 	size_t cap;
-	int used;
+	int used;		/* values (and views of them) holding it; 0: free */
 };
 
 struct ci_exec {
@@ -158,8 +158,8 @@ arena_get(struct ci_exec *x, size_t size, struct cinfer_err *e)
 static void
 arena_put(struct ci_exec *x, int i)
 {
-	if (i >= 0 && (size_t)i < x->n_bufs)
-		x->bufs[i].used = 0;
+	if (i >= 0 && (size_t)i < x->n_bufs && x->bufs[i].used > 0)
+		x->bufs[i].used--;
 }
 
 static void
@@ -219,6 +219,50 @@ ci_out(struct ci_kctx *k, size_t i, int dtype, int ndim, const int64_t *dims,
 	v->t.count = count;
 	v->t.data = x->bufs[b].p;
 	v->t.cap = x->bufs[b].cap;
+	v->t.owned = 0;
+	return 0;
+}
+
+int
+ci_out_view(struct ci_kctx *k, size_t i, size_t in_i, int ndim, const int64_t *dims,
+    struct cinfer_err *e)
+{
+	struct ci_exec *x = k->x;
+	const struct ci_tensor *src = ci_in(k, in_i);
+	struct rt_value *v, *sv;
+	size_t count, size;
+	int64_t d[CI_RT_MAX_DIMS];
+
+	if (i >= k->n_out || k->out[i] == NULL)
+		return 0;
+	if (src == NULL || ndim < 0 || ndim > CI_RT_MAX_DIMS)
+		return ci_fail(e, CINFER_E_INTERNAL, STAGE, "view of a missing input");
+	if (ndim > 0)
+		memcpy(d, dims, sizeof(int64_t) * (size_t)ndim);
+	if (ci_shape_count(src->dtype, ndim, d, &count, &size, e) != 0)
+		return -1;
+	if (count != src->count)
+		return ci_fail(e, CINFER_E_INTERNAL, STAGE, "view of %zu elements as %zu",
+		    src->count, count);
+	v = &x->m->vals[x->cur->out[i]];
+	sv = &x->m->vals[x->cur->in[in_i]];
+	if (v->buf >= 0) {
+		arena_put(x, v->buf);
+		v->buf = -1;
+	}
+	/* an arena buffer stays taken while any view of it lives; constants,
+	 * graph inputs and outer values outlive the views anyway */
+	if (sv->kind == V_INTERM && sv->buf >= 0) {
+		x->bufs[sv->buf].used++;
+		v->buf = sv->buf;
+	}
+	v->live = 1;
+	v->t.dtype = src->dtype;
+	v->t.ndim = ndim;
+	memcpy(v->t.dims, d, sizeof(int64_t) * (size_t)ndim);
+	v->t.count = count;
+	v->t.data = src->data;
+	v->t.cap = src->cap;
 	v->t.owned = 0;
 	return 0;
 }

@@ -215,6 +215,13 @@ void ci_parallel(struct ci_kctx *k, size_t n, size_t grain, ci_par_fn fn, void *
 /* Shapes output i and gives it a buffer from the arena. */
 int ci_out(struct ci_kctx *k, size_t i, int dtype, int ndim, const int64_t *dims,
     struct cinfer_err *e);
+/*
+ * Output i as a view of input in_i's elements with another shape (same
+ * count): no copy (Reshape, Flatten, Squeeze, Unsqueeze, Identity). Neither
+ * tensor may be written afterwards; the buffer lives while either does.
+ */
+int ci_out_view(struct ci_kctx *k, size_t i, size_t in_i, int ndim, const int64_t *dims,
+    struct cinfer_err *e);
 /* Output i as a copy of the shape of t with dtype. */
 int ci_out_like(struct ci_kctx *k, size_t i, int dtype, const struct ci_tensor *t,
     struct cinfer_err *e);

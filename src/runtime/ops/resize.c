@@ -48,6 +48,77 @@ cubic_coeffs(double r, double a, double *c)
 	c[3] = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
 }
 
+/*
+ * Nearest mode, row by row: the last axis gathers through its index table;
+ * an output row whose source row is the one of the row before (upsampling)
+ * is a copy of that row. Rows are split over threads.
+ */
+struct nn_args {
+	const struct ci_tensor *x;
+	const struct axis_taps *tp;
+	const int64_t *dims;
+	size_t es, rows, row_out, xs[CI_RT_MAX_DIMS];
+	uint8_t *y;
+};
+
+static size_t
+nn_src_row(const struct nn_args *a, size_t r)
+{
+	int nd = a->x->ndim;
+	size_t src = 0;
+
+	for (int d = nd - 2; d >= 0; d--) {
+		size_t i = r % (size_t)a->dims[d];
+		r /= (size_t)a->dims[d];
+		src += (size_t)a->tp[d].idx[i] * a->xs[d];
+	}
+	return src;
+}
+
+static void
+nn_part(void *arg, size_t lo, size_t hi)
+{
+	const struct nn_args *a = arg;
+	const struct axis_taps *last = &a->tp[a->x->ndim - 1];
+	size_t prev = SIZE_MAX;
+
+	for (size_t r = lo; r < hi; r++) {
+		size_t src = nn_src_row(a, r);
+		uint8_t *out = a->y + r * a->row_out * a->es;
+		if (src == prev) {
+			memcpy(out, out - a->row_out * a->es, a->row_out * a->es);
+			continue;
+		}
+		prev = src;
+		if (a->es == 4) {
+			const uint32_t *in = (const uint32_t *)a->x->data + src;
+			uint32_t *o = (uint32_t *)out;
+			for (size_t j = 0; j < a->row_out; j++)
+				o[j] = in[last->idx[j]];
+		} else {
+			const uint8_t *in = (const uint8_t *)a->x->data + src * a->es;
+			for (size_t j = 0; j < a->row_out; j++)
+				memcpy(out + j * a->es, in + (size_t)last->idx[j] * a->es, a->es);
+		}
+	}
+}
+
+static void
+nearest_rows(struct ci_kctx *k, const struct ci_tensor *x, const struct axis_taps *tp,
+    const int64_t *dims, size_t es)
+{
+	struct nn_args a = { .x = x, .tp = tp, .dims = dims, .es = es, .y = k->out[0]->data };
+	size_t s = 1;
+
+	for (int d = x->ndim - 1; d >= 0; d--) {
+		a.xs[d] = s;
+		s *= (size_t)x->dims[d];
+	}
+	a.row_out = (size_t)dims[x->ndim - 1];
+	a.rows = k->out[0]->count / a.row_out;
+	ci_parallel(k, a.rows, 32768 / (a.row_out + 1) + 1, nn_part, &a);
+}
+
 static int
 run_resize(struct ci_kctx *k, struct cinfer_err *e)
 {
@@ -131,6 +202,9 @@ run_resize(struct ci_kctx *k, struct cinfer_err *e)
 			dims[d] = (int64_t)o;
 		}
 	}
+	for (int d = 0; d < nd; d++)
+		if (x->dims[d] == 0 && dims[d] != 0)
+			return ci_op_fail(k, e, "resizing an empty axis to %lld", (long long)dims[d]);
 	if (ct == CT_CROP && (roi == NULL || roi->count != 2 * (size_t)nd || roi->dtype != CI_DT_FLOAT))
 		return ci_op_fail(k, e, "roi");
 	if (ci_out(k, 0, x->dtype, nd, dims, e) != 0)
@@ -199,6 +273,10 @@ run_resize(struct ci_kctx *k, struct cinfer_err *e)
 		}
 	}
 	es = ci_dt_size(x->dtype);
+	if (mode == M_NEAREST && ct != CT_CROP && nd >= 1 && k->out[0]->count > 0) {
+		nearest_rows(k, x, tp, dims, es);
+		return 0;
+	}
 	{
 		size_t xs[CI_RT_MAX_DIMS], s = 1, total = k->out[0]->count;
 		int64_t idx[CI_RT_MAX_DIMS] = { 0 };

@@ -63,6 +63,13 @@ copy_out(struct ci_kctx *k, const struct ci_tensor *x, int nd, const int64_t *di
 }
 
 /* ---- Reshape, Flatten, Squeeze, Unsqueeze, Identity ---------------------------- */
+/* Output 0 as input 0 with dims: shares the buffer (ci_out_view). */
+static int
+view_out(struct ci_kctx *k, int nd, const int64_t *dims, struct cinfer_err *e)
+{
+	return ci_out_view(k, 0, 0, nd, dims, e);
+}
+
 static int
 run_reshape(struct ci_kctx *k, struct cinfer_err *e)
 {
@@ -112,7 +119,7 @@ run_reshape(struct ci_kctx *k, struct cinfer_err *e)
 	}
 	if (prod != x->count)
 		return ci_op_fail(k, e, "%zu elements into %zu", x->count, prod);
-	return copy_out(k, x, (int)ns, dims, e);
+	return view_out(k, (int)ns, dims, e);
 }
 
 static int
@@ -131,7 +138,7 @@ run_flatten(struct ci_kctx *k, struct cinfer_err *e)
 		return ci_op_fail(k, e, "axis");
 	for (int i = 0; i < x->ndim; i++)
 		dims[i < ax ? 0 : 1] *= x->dims[i];
-	return copy_out(k, x, 2, dims, e);
+	return view_out(k, 2, dims, e);
 }
 
 static int
@@ -170,7 +177,7 @@ run_squeeze(struct ci_kctx *k, struct cinfer_err *e)
 	for (int i = 0; i < x->ndim; i++)
 		if (na ? !drop[i] : x->dims[i] != 1)
 			dims[nd++] = x->dims[i];
-	return copy_out(k, x, nd, dims, e);
+	return view_out(k, nd, dims, e);
 }
 
 static int
@@ -194,7 +201,7 @@ run_unsqueeze(struct ci_kctx *k, struct cinfer_err *e)
 	}
 	for (int i = 0; i < nd; i++)
 		dims[i] = ins[i] ? 1 : x->dims[j++];
-	return copy_out(k, x, nd, dims, e);
+	return view_out(k, nd, dims, e);
 }
 
 static int
@@ -202,7 +209,7 @@ run_identity(struct ci_kctx *k, struct cinfer_err *e)
 {
 	if (need_in(k, 1, e) != 0)
 		return -1;
-	return copy_out(k, k->in[0], k->in[0]->ndim, k->in[0]->dims, e);
+	return view_out(k, k->in[0]->ndim, k->in[0]->dims, e);
 }
 
 static int
@@ -216,7 +223,7 @@ run_dropout(struct ci_kctx *k, struct cinfer_err *e)
 		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "Dropout in training mode");
 	if (k->opset < 7 && ci_attr_i(k->node, "is_test", 0) == 0)
 		return ci_fail(e, CINFER_E_UNSUPPORTED, CI_STAGE_OP, "Dropout in training mode");
-	if (copy_out(k, x, x->ndim, x->dims, e) != 0)
+	if (view_out(k, x->ndim, x->dims, e) != 0)
 		return -1;
 	if (k->n_out > 1 && k->out[1]) {
 		if (ci_out_like(k, 1, k->opset >= 10 ? CI_DT_BOOL : x->dtype, x, e) != 0)

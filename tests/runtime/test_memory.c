@@ -1,9 +1,14 @@
 /*
- * Weights packed at load replace the originals (ci_const_drop): after
- * loading the demo MLP only its biases are still held as plain constants,
- * and the model still classifies the stored samples right, run after run.
+ * Memory the runtime saves, and must not save too eagerly:
+ * - weights packed at load replace the originals (ci_const_drop): after
+ *   loading the demo MLP only its biases are still held as plain constants,
+ *   and the model still classifies the stored samples right, run after run;
+ * - Reshape / Identity / Flatten / Squeeze outputs are views of their
+ *   input's buffer (ci_out_view), which must stay taken while a view lives
+ *   (vectors/views/gen_views.py explains how a freed-too-early buffer shows).
  */
 #include <jansson.h>
+#include <math.h>
 
 #include "testutil.h"
 
@@ -52,11 +57,41 @@ test_digits_weights_dropped(void **state)
 	assert_int_equal(ci_alloc_live(), 0);
 }
 
+static void
+test_views_keep_buffers(void **state)
+{
+	struct cinfer_model *m = NULL;
+	struct cinfer_err e = { 0 };
+	float x[24];
+	struct cinfer_tensor in = { .dtype = CINFER_DT_FLOAT, .ndim = 2, .dims = { 4, 6 },
+		.data = x, .size = sizeof(x) };
+
+	(void)state;
+	for (int i = 0; i < 24; i++)
+		x[i] = (float)(i - 9) / 4.0f;
+	assert_int_equal(cinfer_model_load(t_src("tests/runtime/vectors/views/views.onnx"), &m, &e),
+	    0);
+	for (int round = 0; round < 3; round++) {
+		struct cinfer_tensor out = { 0 };
+		assert_int_equal(cinfer_model_run(m, &in, 1, &out, 1, &e), 0);
+		assert_int_equal(out.ndim, 1);
+		assert_int_equal(out.dims[0], 24);
+		for (int i = 0; i < 24; i++) {
+			float r = x[i] > 0 ? x[i] : 0;
+			assert_float_equal(((float *)out.data)[i], r + expf(r), 1e-5f);
+		}
+		cinfer_tensor_clear(&out);
+	}
+	cinfer_model_free(m);
+	assert_int_equal(ci_alloc_live(), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_digits_weights_dropped),
+		cmocka_unit_test(test_views_keep_buffers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
