@@ -5,7 +5,11 @@
  */
 /* no contraction: the float epilogue must round like the separate Mul and
  * Add of the unfused graph, whatever -march the library is built with */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#else
 #pragma GCC optimize("fp-contract=off")
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,11 @@
  * Floating-point contraction stays off: the fused ops must reproduce the
  * unfused graph's separate Mul and Add roundings.
  */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#else
 #pragma GCC optimize("fp-contract=off")
+#endif
 #include <immintrin.h>
 #include <string.h>
 
