@@ -21,6 +21,7 @@
  * have both.
  */
 #include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "runtime/sgemm.h"
@@ -253,23 +254,99 @@ kernel(size_t kc, const float *restrict ap, const float *restrict bp, size_t ldb
 	STORE(5, c50, c51);
 }
 
-/* A partial tile (mr < MR or nr < NR): full kernel into a buffer, valid part written back. */
+/*
+ * A partial tile (mr < MR or nr < NR) at near the full kernel's speed: R
+ * rows (1..MR) times W ymm columns (1: nr <= 8, 2: nr > 8), so the work
+ * done is R x 8W, not MR x NR; the last ymm column is loaded from C and
+ * stored with the lanes of mask only (vmaskmovps). The panels are
+ * zero-padded, so B is always read 8W wide. R and W are constants after
+ * inlining (one copy per pair, see kernel_edge).
+ */
+static inline __attribute__((always_inline)) void
+kernel_rw(size_t kc, const float *restrict ap, const float *restrict bp, size_t ldbp,
+    float *restrict c, size_t ldc, float alpha, float beta, const int R, const int W,
+    __m256i mask)
+{
+	__m256 x[MR][2];
+	__m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+
+#pragma GCC unroll 6
+	for (int r = 0; r < R; r++) {
+		x[r][0] = _mm256_setzero_ps();
+		x[r][1] = _mm256_setzero_ps();
+		_mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+	}
+#pragma GCC unroll 4
+	for (size_t p = 0; p < kc; p++) {
+		__m256 b0 = _mm256_loadu_ps(bp), b1 = W == 2 ? _mm256_loadu_ps(bp + 8) : b0;
+
+#pragma GCC unroll 6
+		for (int r = 0; r < R; r++) {
+			__m256 av = _mm256_broadcast_ss(ap + r);
+			x[r][0] = _mm256_fmadd_ps(av, b0, x[r][0]);
+			if (W == 2)
+				x[r][1] = _mm256_fmadd_ps(av, b1, x[r][1]);
+		}
+		ap += MR;
+		bp += ldbp;
+	}
+#pragma GCC unroll 6
+	for (int r = 0; r < R; r++) {
+		float *cr = c + (size_t)r * ldc, *cl = cr + 8 * (W - 1);
+		__m256 last = x[r][W - 1];
+
+		if (W == 2) {
+			if (beta == 0.0f)
+				_mm256_storeu_ps(cr, _mm256_mul_ps(va, x[r][0]));
+			else
+				_mm256_storeu_ps(cr, _mm256_fmadd_ps(va, x[r][0],
+				    _mm256_mul_ps(vb, _mm256_loadu_ps(cr))));
+		}
+		if (beta == 0.0f)
+			last = _mm256_mul_ps(va, last);
+		else
+			last = _mm256_fmadd_ps(va, last,
+			    _mm256_mul_ps(vb, _mm256_maskload_ps(cl, mask)));
+		_mm256_maskstore_ps(cl, mask, last);
+	}
+}
+
+#define EDGE_CASE(R) \
+	case R: \
+		if (nr > 8) \
+			kernel_rw(kc, ap, bp, ldbp, c, ldc, alpha, beta, R, 2, mask); \
+		else \
+			kernel_rw(kc, ap, bp, ldbp, c, ldc, alpha, beta, R, 1, mask); \
+		break
+
+/* Lanes 0..n-1 of a vmaskmovps mask (n in 1..8). */
+static inline __m256i
+lanes(size_t n)
+{
+	static const int32_t m[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+	return _mm256_loadu_si256((const __m256i *)(m + 8 - n));
+}
+
+/* A partial tile: mr rows (1..MR) and nr columns (1..NR) of C. */
 static void
 kernel_edge(size_t kc, const float *ap, const float *bp, size_t ldbp, float *c, size_t ldc,
     size_t mr, size_t nr, float alpha, float beta)
 {
-	float t[MR * NR] __attribute__((aligned(32)));
+	__m256i mask = lanes(nr > 8 ? nr - 8 : nr);
 
-	kernel(kc, ap, bp, ldbp, t, NR, 1.0f, 0.0f);
-	for (size_t r = 0; r < mr; r++) {
-		float *cr = c + r * ldc;
-		const float *tr = t + r * NR;
-		if (beta == 0.0f)
-			for (size_t j = 0; j < nr; j++)
-				cr[j] = alpha * tr[j];
+	switch (mr) {
+	EDGE_CASE(1);
+	EDGE_CASE(2);
+	EDGE_CASE(3);
+	EDGE_CASE(4);
+	EDGE_CASE(5);
+	default:
+		if (nr > 8)
+			kernel_rw(kc, ap, bp, ldbp, c, ldc, alpha, beta, MR, 2, mask);
 		else
-			for (size_t j = 0; j < nr; j++)
-				cr[j] = alpha * tr[j] + beta * cr[j];
+			kernel_rw(kc, ap, bp, ldbp, c, ldc, alpha, beta, MR, 1, mask);
+		break;
 	}
 }
 
