@@ -311,6 +311,58 @@ kernel_rw(size_t kc, const float *restrict ap, const float *restrict bp, size_t 
 	}
 }
 
+/*
+ * A tile of J <= 4 columns (N % 16 in 1..4: ResNet's 49 and 196 columns)
+ * the other way round: one ymm holds a column of the tile (its MR rows in
+ * lanes 0..5), so a step of k costs one load of the A panel, J broadcasts
+ * of B and J FMAs instead of MR of each. S partial sums per column over
+ * alternating steps of k hide the FMA latency. An 8-wide load of the A
+ * panel at step p reads 2 floats of step p + 1, so the last step (and any
+ * left over from the unrolled loop) uses a masked load.
+ */
+static inline __attribute__((always_inline)) void
+kernel_cols(size_t kc, const float *restrict ap, const float *restrict bp, size_t ldbp,
+    float *restrict c, size_t ldc, size_t mr, float alpha, float beta, const int J)
+{
+	enum { S = 4 };
+	__m256 x[S][4];
+	__m256i amask = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+	float t[4][8] __attribute__((aligned(32)));
+	size_t p = 0;
+
+#pragma GCC unroll 4
+	for (int s = 0; s < S; s++)
+#pragma GCC unroll 4
+		for (int j = 0; j < J; j++)
+			x[s][j] = _mm256_setzero_ps();
+	for (; p + S < kc; p += S) {
+#pragma GCC unroll 4
+		for (int s = 0; s < S; s++) {
+			__m256 av = _mm256_loadu_ps(ap + (p + s) * MR);
+			const float *br = bp + (p + s) * ldbp;
+#pragma GCC unroll 4
+			for (int j = 0; j < J; j++)
+				x[s][j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(br + j), x[s][j]);
+		}
+	}
+	for (; p < kc; p++) {
+		__m256 av = _mm256_maskload_ps(ap + p * MR, amask);
+#pragma GCC unroll 4
+		for (int j = 0; j < J; j++)
+			x[0][j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(bp + p * ldbp + j), x[0][j]);
+	}
+#pragma GCC unroll 4
+	for (int j = 0; j < J; j++)
+		_mm256_store_ps(t[j], _mm256_add_ps(_mm256_add_ps(x[0][j], x[1][j]),
+		    _mm256_add_ps(x[2][j], x[3][j])));
+	for (size_t r = 0; r < mr; r++) {
+		float *cr = c + r * ldc;
+#pragma GCC unroll 4
+		for (int j = 0; j < J; j++)
+			cr[j] = beta == 0.0f ? alpha * t[j][r] : alpha * t[j][r] + beta * cr[j];
+	}
+}
+
 #define EDGE_CASE(R) \
 	case R: \
 		if (nr > 8) \
@@ -335,6 +387,22 @@ kernel_edge(size_t kc, const float *ap, const float *bp, size_t ldbp, float *c, 
 {
 	__m256i mask = lanes(nr > 8 ? nr - 8 : nr);
 
+	switch (nr) {
+	case 1:
+		kernel_cols(kc, ap, bp, ldbp, c, ldc, mr, alpha, beta, 1);
+		return;
+	case 2:
+		kernel_cols(kc, ap, bp, ldbp, c, ldc, mr, alpha, beta, 2);
+		return;
+	case 3:
+		kernel_cols(kc, ap, bp, ldbp, c, ldc, mr, alpha, beta, 3);
+		return;
+	case 4:
+		kernel_cols(kc, ap, bp, ldbp, c, ldc, mr, alpha, beta, 4);
+		return;
+	default:
+		break;
+	}
 	switch (mr) {
 	EDGE_CASE(1);
 	EDGE_CASE(2);
