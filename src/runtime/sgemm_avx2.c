@@ -475,11 +475,25 @@ gemv_n(size_t n, size_t k, float alpha, const float *a, size_t inca, const float
 			    _mm256_loadu_ps(b + p * ldb + j), x0);
 		store8(c + j, x0, va, beta);
 	}
-	for (; j < n; j++) {
-		float acc = 0.0f;
-		for (size_t p = 0; p < k; p++)
-			acc += a[p * inca] * b[p * ldb + j];
-		c[j] = scale_out(acc, alpha, beta, c + j);
+	if (j < n) {
+		/* the last n % 8 columns, masked (vmaskmovps never touches the others) */
+		__m256i mask = lanes(n - j);
+		__m256 x0 = _mm256_setzero_ps(), x1 = _mm256_setzero_ps();
+		size_t p = 0;
+
+		for (; p + 2 <= k; p += 2) {
+			x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * inca),
+			    _mm256_maskload_ps(b + p * ldb + j, mask), x0);
+			x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (p + 1) * inca),
+			    _mm256_maskload_ps(b + (p + 1) * ldb + j, mask), x1);
+		}
+		if (p < k)
+			x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * inca),
+			    _mm256_maskload_ps(b + p * ldb + j, mask), x0);
+		x0 = _mm256_mul_ps(va, _mm256_add_ps(x0, x1));
+		if (beta != 0.0f)
+			x0 = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_maskload_ps(c + j, mask), x0);
+		_mm256_maskstore_ps(c + j, mask, x0);
 	}
 }
 
