@@ -599,8 +599,15 @@ epi_tile(const struct ci_gemm_epi *ep, float *c, size_t ldc, size_t i, size_t mr
 				    _mm256_set1_ps(ep->bias[i + r]) : _mm256_loadu_ps(ep->bias + j + q));
 			_mm256_storeu_ps(row + q, act8(ep, v));
 		}
-		if (q < nr)
-			ci_gemm_epi_apply(ep, i + r, 1, j + q, nr - q, row + q, ldc);
+		if (q < nr) {
+			/* the last nr % 8 columns, masked */
+			__m256i mask = lanes(nr - q);
+			__m256 v = _mm256_maskload_ps(row + q, mask);
+			if (ep->bias)
+				v = _mm256_add_ps(v, ep->bias_per_row ? _mm256_set1_ps(ep->bias[i + r]) :
+				    _mm256_maskload_ps(ep->bias + j + q, mask));
+			_mm256_maskstore_ps(row + q, mask, act8(ep, v));
+		}
 	}
 }
 
