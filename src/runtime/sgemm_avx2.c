@@ -9,10 +9,12 @@
  *           broadcasts of A per step of k, 12 FMAs.
  *
  * Transposes are resolved while packing, so the kernel only ever sees one
- * layout. Panels are zero-padded at the edges: the kernel always computes
- * a full 6x16 tile, edge tiles go through a small buffer and only the valid
- * part is written back. beta is applied on the first k slice only (later
- * slices accumulate), and beta == 0 never reads C.
+ * layout. Panels are zero-padded at the edges. Edge tiles (m % 6, n % 16)
+ * get kernels of their own size rather than a full 6x16 tile: R rows (1..6)
+ * times 8 or 16 columns with the last 8 masked (vmaskmovps), or, for 1..4
+ * columns, a column-major kernel (one ymm per column of the tile). beta is
+ * applied on the first k slice only (later slices accumulate), and beta ==
+ * 0 never reads C.
  *
  * Packing buffers are thread-local and fixed (MC*KC + KC*NC floats, 504 KiB
  * per thread that calls ci_sgemm), so a call never allocates.
