@@ -318,7 +318,7 @@ kernel_rw(size_t kc, const float *restrict ap, const float *restrict bp, size_t 
  * the other way round: one ymm holds a column of the tile (its MR rows in
  * lanes 0..5), so a step of k costs one load of the A panel, J broadcasts
  * of B and J FMAs instead of MR of each. S partial sums per column over
- * alternating steps of k hide the FMA latency. An 8-wide load of the A
+ * alternating steps of k hide the FMA latency (4 for J <= 2, else 2). An 8-wide load of the A
  * panel at step p reads 2 floats of step p + 1, so the last step (and any
  * left over from the unrolled loop) uses a masked load.
  */
@@ -326,8 +326,8 @@ static inline __attribute__((always_inline)) void
 kernel_cols(size_t kc, const float *restrict ap, const float *restrict bp, size_t ldbp,
     float *restrict c, size_t ldc, size_t mr, float alpha, float beta, const int J)
 {
-	enum { S = 4 };
-	__m256 x[S][4];
+	const int S = J <= 2 ? 4 : 2;	/* at most 8 accumulators: no spills */
+	__m256 x[4][4];
 	__m256i amask = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
 	float t[4][8] __attribute__((aligned(32)));
 	size_t p = 0;
@@ -354,9 +354,12 @@ kernel_cols(size_t kc, const float *restrict ap, const float *restrict bp, size_
 			x[0][j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(bp + p * ldbp + j), x[0][j]);
 	}
 #pragma GCC unroll 4
-	for (int j = 0; j < J; j++)
-		_mm256_store_ps(t[j], _mm256_add_ps(_mm256_add_ps(x[0][j], x[1][j]),
-		    _mm256_add_ps(x[2][j], x[3][j])));
+	for (int j = 0; j < J; j++) {
+		__m256 v = _mm256_add_ps(x[0][j], x[1][j]);
+		if (S == 4)
+			v = _mm256_add_ps(v, _mm256_add_ps(x[2][j], x[3][j]));
+		_mm256_store_ps(t[j], v);
+	}
 	for (size_t r = 0; r < mr; r++) {
 		float *cr = c + r * ldc;
 #pragma GCC unroll 4
