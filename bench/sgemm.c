@@ -4,10 +4,12 @@
  * throughput loop (AVX-512 if the CPU has it, else AVX2+FMA, else scalar),
  * and against the nominal ~210 GFLOP/s per core of issue 9's machine.
  *
- *   bench_sgemm [SECONDS_PER_SHAPE] [portable]
+ *   bench_sgemm [SECONDS_PER_SHAPE] [portable] [edges]
  *
  * "portable" forces the plain C fallback (the speed before the packed
- * AVX2 kernel, and what CPUs without AVX2+FMA get).
+ * AVX2 kernel, and what CPUs without AVX2+FMA get); "edges" runs only the
+ * shapes with edge tiles (M % 6 or N % 16 not 0: ResNet-18's conv GEMMs
+ * with packed weights as A, "conv" rows, where "packed" is packed A).
  *
  * Shapes: square 256..2048 and the MiniLM-L6 encoder's (seq 128, hidden
  * 384, FFN 1536) as M x N x K: C[M,N] = A[M,K] B[K,N], row major, no
@@ -173,13 +175,22 @@ rnd(size_t n, uint32_t *s)
 
 static struct ci_pool *pool2;
 
-/* One call: mode 0 ci_sgemm, 1 ci_sgemm_ex with packed B, 2 the same on pool2. */
+/*
+ * One call: mode 0 ci_sgemm, 1 ci_sgemm_ex with packed B, 2 the same on
+ * pool2; "conv" shapes (conv_a set) pass pb as a packed A instead (the conv
+ * layout: weights M x K packed, im2col columns K x N plain).
+ */
+static int conv_a;
+
 static void
 call(int mode, int tb, size_t m, size_t n, size_t k, const float *a, const float *b,
     size_t ldb, const struct ci_sgemm_packed *pb, float *c)
 {
 	if (mode == 0)
 		ci_sgemm(0, tb, m, n, k, 1.0f, a, k, b, ldb, 0.0f, c, n);
+	else if (conv_a)
+		ci_sgemm_ex_pool(mode == 2 ? pool2 : NULL, 0, tb, m, n, k, 1.0f, NULL, k, pb, b,
+		    ldb, NULL, 0.0f, c, n, NULL);
 	else
 		ci_sgemm_ex_pool(mode == 2 ? pool2 : NULL, 0, tb, m, n, k, 1.0f, a, k, NULL, NULL,
 		    ldb, pb, 0.0f, c, n, NULL);
@@ -214,7 +225,8 @@ run_shape_t(const char *label, int tb, size_t m, size_t n, size_t k, double secs
 	uint32_t seed = 7;
 	float *a = rnd(m * k, &seed), *b = rnd(k * n, &seed), *c = rnd(m * n, &seed);
 	size_t ldb = tb ? k : n;
-	struct ci_sgemm_packed *pb = ci_sgemm_pack(CI_SGEMM_B, tb, tb ? n : k, tb ? k : n, b, ldb);
+	struct ci_sgemm_packed *pb = conv_a ? ci_sgemm_pack(CI_SGEMM_A, 0, m, k, a, k) :
+	    ci_sgemm_pack(CI_SGEMM_B, tb, tb ? n : k, tb ? k : n, b, ldb);
 	double flop = 2.0 * (double)m * (double)n * (double)k;
 	double med, best, pmed, pbest, tmed, tbest;
 	int runs, pruns, truns;
@@ -247,12 +259,32 @@ run_shape(const char *label, size_t m, size_t n, size_t k, double secs, double p
 	run_shape_t(label, 0, m, n, k, secs, peak);
 }
 
+/* A conv's GEMM: weights (M x K) packed as A, "packed" columns are packed A. */
+static void
+run_conv(const char *label, size_t m, size_t n, size_t k, double secs, double peak)
+{
+	conv_a = 1;
+	run_shape_t(label, 0, m, n, k, secs, peak);
+	conv_a = 0;
+}
+
+static void
+run_squares(double secs, double peak)
+{
+	for (size_t s = 256; s <= 2048; s *= 2) {
+		char label[32];
+		snprintf(label, sizeof(label), "square %zu", s);
+		run_shape(label, s, s, s, secs, peak);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 0.5;
 	const char *isa = "?";
 	double peak = fma_peak(&isa);
+	int edges_only = argc > 2 && strcmp(argv[argc - 1], "edges") == 0;
 
 	if (argc > 2 && strcmp(argv[2], "portable") == 0 &&
 	    ci_sgemm_path_set(CI_SGEMM_PORTABLE) != 0) {
@@ -272,10 +304,21 @@ main(int argc, char **argv)
 	    "%5s |\n", "shape", "M", "N", "K", "median ms", "GFLOP/s", "best", "% peak", "% 210",
 	    "runs", "packed", "% peak", "2 thr", "x");
 	printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-	for (size_t s = 256; s <= 2048; s *= 2) {
-		char label[32];
-		snprintf(label, sizeof(label), "square %zu", s);
-		run_shape(label, s, s, s, secs, peak);
+	if (!edges_only)
+		run_squares(secs, peak);
+	/* edge tiles: M % 6 != 0 and / or N % 16 != 0 */
+	run_conv("conv R18 l1 64x3136", 64, 3136, 576, secs, peak);
+	run_conv("conv R18 l2 128x784", 128, 784, 1152, secs, peak);
+	run_conv("conv R18 l3 256x196", 256, 196, 2304, secs, peak);
+	run_conv("conv 64x196x576", 64, 196, 576, secs, peak);
+	run_conv("conv R18 l4 512x49", 512, 49, 4608, secs, peak);
+	run_shape("edge 100^3", 100, 100, 100, secs, peak);
+	run_shape("edge 128x196x576", 128, 196, 576, secs, peak);
+	run_shape("edge 61x49x333", 61, 49, 333, secs, peak);
+	if (edges_only) {
+		run_shape_t("MiniLM attn QK^T tB", 1, 128, 128, 32, secs, peak);
+		ci_pool_free(pool2);
+		return 0;
 	}
 	run_shape("MiniLM QKV/out proj", 128, 384, 384, secs, peak);
 	run_shape("MiniLM FFN up", 128, 1536, 384, secs, peak);

@@ -9,10 +9,12 @@
  *           broadcasts of A per step of k, 12 FMAs.
  *
  * Transposes are resolved while packing, so the kernel only ever sees one
- * layout. Panels are zero-padded at the edges: the kernel always computes
- * a full 6x16 tile, edge tiles go through a small buffer and only the valid
- * part is written back. beta is applied on the first k slice only (later
- * slices accumulate), and beta == 0 never reads C.
+ * layout. Panels are zero-padded at the edges. Edge tiles (m % 6, n % 16)
+ * get kernels of their own size rather than a full 6x16 tile: R rows (1..6)
+ * times 8 or 16 columns with the last 8 masked (vmaskmovps), or, for 1..4
+ * columns, a column-major kernel (one ymm per column of the tile). beta is
+ * applied on the first k slice only (later slices accumulate), and beta ==
+ * 0 never reads C.
  *
  * Packing buffers are thread-local and fixed (MC*KC + KC*NC floats, 504 KiB
  * per thread that calls ci_sgemm), so a call never allocates.
@@ -21,6 +23,7 @@
  * have both.
  */
 #include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "runtime/sgemm.h"
@@ -253,23 +256,170 @@ kernel(size_t kc, const float *restrict ap, const float *restrict bp, size_t ldb
 	STORE(5, c50, c51);
 }
 
-/* A partial tile (mr < MR or nr < NR): full kernel into a buffer, valid part written back. */
+/*
+ * A partial tile (mr < MR or nr < NR) at near the full kernel's speed: R
+ * rows (1..MR) times W ymm columns (1: nr <= 8, 2: nr > 8), so the work
+ * done is R x 8W, not MR x NR; the last ymm column is loaded from C and
+ * stored with the lanes of mask only (vmaskmovps). The panels are
+ * zero-padded, so B is always read 8W wide. R and W are constants after
+ * inlining (one copy per pair, see kernel_edge).
+ */
+static inline __attribute__((always_inline)) void
+kernel_rw(size_t kc, const float *restrict ap, const float *restrict bp, size_t ldbp,
+    float *restrict c, size_t ldc, float alpha, float beta, const int R, const int W,
+    __m256i mask)
+{
+	__m256 x[MR][2];
+	__m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+
+#pragma GCC unroll 6
+	for (int r = 0; r < R; r++) {
+		x[r][0] = _mm256_setzero_ps();
+		x[r][1] = _mm256_setzero_ps();
+		_mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+	}
+#pragma GCC unroll 4
+	for (size_t p = 0; p < kc; p++) {
+		__m256 b0 = _mm256_loadu_ps(bp), b1 = W == 2 ? _mm256_loadu_ps(bp + 8) : b0;
+
+#pragma GCC unroll 6
+		for (int r = 0; r < R; r++) {
+			__m256 av = _mm256_broadcast_ss(ap + r);
+			x[r][0] = _mm256_fmadd_ps(av, b0, x[r][0]);
+			if (W == 2)
+				x[r][1] = _mm256_fmadd_ps(av, b1, x[r][1]);
+		}
+		ap += MR;
+		bp += ldbp;
+	}
+#pragma GCC unroll 6
+	for (int r = 0; r < R; r++) {
+		float *cr = c + (size_t)r * ldc, *cl = cr + 8 * (W - 1);
+		__m256 last = x[r][W - 1];
+
+		if (W == 2) {
+			if (beta == 0.0f)
+				_mm256_storeu_ps(cr, _mm256_mul_ps(va, x[r][0]));
+			else
+				_mm256_storeu_ps(cr, _mm256_fmadd_ps(va, x[r][0],
+				    _mm256_mul_ps(vb, _mm256_loadu_ps(cr))));
+		}
+		if (beta == 0.0f)
+			last = _mm256_mul_ps(va, last);
+		else
+			last = _mm256_fmadd_ps(va, last,
+			    _mm256_mul_ps(vb, _mm256_maskload_ps(cl, mask)));
+		_mm256_maskstore_ps(cl, mask, last);
+	}
+}
+
+/*
+ * A tile of J <= 4 columns (N % 16 in 1..4: ResNet's 49 and 196 columns)
+ * the other way round: one ymm holds a column of the tile (its MR rows in
+ * lanes 0..5), so a step of k costs one load of the A panel, J broadcasts
+ * of B and J FMAs instead of MR of each. S partial sums per column over
+ * alternating steps of k hide the FMA latency (4 for J <= 2, else 2). An 8-wide load of the A
+ * panel at step p reads 2 floats of step p + 1, so the last step (and any
+ * left over from the unrolled loop) uses a masked load.
+ */
+static inline __attribute__((always_inline)) void
+kernel_cols(size_t kc, const float *restrict ap, const float *restrict bp, size_t ldbp,
+    float *restrict c, size_t ldc, size_t mr, float alpha, float beta, const int J)
+{
+	const int S = J <= 2 ? 4 : 2;	/* at most 8 accumulators: no spills */
+	__m256 x[4][4];
+	__m256i amask = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+	float t[4][8] __attribute__((aligned(32)));
+	size_t p = 0;
+
+#pragma GCC unroll 4
+	for (int s = 0; s < S; s++)
+#pragma GCC unroll 4
+		for (int j = 0; j < J; j++)
+			x[s][j] = _mm256_setzero_ps();
+	for (; p + S < kc; p += S) {
+#pragma GCC unroll 4
+		for (int s = 0; s < S; s++) {
+			__m256 av = _mm256_loadu_ps(ap + (p + s) * MR);
+			const float *br = bp + (p + s) * ldbp;
+#pragma GCC unroll 4
+			for (int j = 0; j < J; j++)
+				x[s][j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(br + j), x[s][j]);
+		}
+	}
+	for (; p < kc; p++) {
+		__m256 av = _mm256_maskload_ps(ap + p * MR, amask);
+#pragma GCC unroll 4
+		for (int j = 0; j < J; j++)
+			x[0][j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(bp + p * ldbp + j), x[0][j]);
+	}
+#pragma GCC unroll 4
+	for (int j = 0; j < J; j++) {
+		__m256 v = _mm256_add_ps(x[0][j], x[1][j]);
+		if (S == 4)
+			v = _mm256_add_ps(v, _mm256_add_ps(x[2][j], x[3][j]));
+		_mm256_store_ps(t[j], v);
+	}
+	for (size_t r = 0; r < mr; r++) {
+		float *cr = c + r * ldc;
+#pragma GCC unroll 4
+		for (int j = 0; j < J; j++)
+			cr[j] = beta == 0.0f ? alpha * t[j][r] : alpha * t[j][r] + beta * cr[j];
+	}
+}
+
+#define EDGE_CASE(R) \
+	case R: \
+		if (nr > 8) \
+			kernel_rw(kc, ap, bp, ldbp, c, ldc, alpha, beta, R, 2, mask); \
+		else \
+			kernel_rw(kc, ap, bp, ldbp, c, ldc, alpha, beta, R, 1, mask); \
+		break
+
+/* Lanes 0..n-1 of a vmaskmovps mask (n in 1..8). */
+static inline __m256i
+lanes(size_t n)
+{
+	static const int32_t m[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+	return _mm256_loadu_si256((const __m256i *)(m + 8 - n));
+}
+
+/* A partial tile: mr rows (1..MR) and nr columns (1..NR) of C. */
 static void
 kernel_edge(size_t kc, const float *ap, const float *bp, size_t ldbp, float *c, size_t ldc,
     size_t mr, size_t nr, float alpha, float beta)
 {
-	float t[MR * NR] __attribute__((aligned(32)));
+	__m256i mask = lanes(nr > 8 ? nr - 8 : nr);
 
-	kernel(kc, ap, bp, ldbp, t, NR, 1.0f, 0.0f);
-	for (size_t r = 0; r < mr; r++) {
-		float *cr = c + r * ldc;
-		const float *tr = t + r * NR;
-		if (beta == 0.0f)
-			for (size_t j = 0; j < nr; j++)
-				cr[j] = alpha * tr[j];
+	switch (nr) {
+	case 1:
+		kernel_cols(kc, ap, bp, ldbp, c, ldc, mr, alpha, beta, 1);
+		return;
+	case 2:
+		kernel_cols(kc, ap, bp, ldbp, c, ldc, mr, alpha, beta, 2);
+		return;
+	case 3:
+		kernel_cols(kc, ap, bp, ldbp, c, ldc, mr, alpha, beta, 3);
+		return;
+	case 4:
+		kernel_cols(kc, ap, bp, ldbp, c, ldc, mr, alpha, beta, 4);
+		return;
+	default:
+		break;
+	}
+	switch (mr) {
+	EDGE_CASE(1);
+	EDGE_CASE(2);
+	EDGE_CASE(3);
+	EDGE_CASE(4);
+	EDGE_CASE(5);
+	default:
+		if (nr > 8)
+			kernel_rw(kc, ap, bp, ldbp, c, ldc, alpha, beta, MR, 2, mask);
 		else
-			for (size_t j = 0; j < nr; j++)
-				cr[j] = alpha * tr[j] + beta * cr[j];
+			kernel_rw(kc, ap, bp, ldbp, c, ldc, alpha, beta, MR, 1, mask);
+		break;
 	}
 }
 
@@ -330,11 +480,25 @@ gemv_n(size_t n, size_t k, float alpha, const float *a, size_t inca, const float
 			    _mm256_loadu_ps(b + p * ldb + j), x0);
 		store8(c + j, x0, va, beta);
 	}
-	for (; j < n; j++) {
-		float acc = 0.0f;
-		for (size_t p = 0; p < k; p++)
-			acc += a[p * inca] * b[p * ldb + j];
-		c[j] = scale_out(acc, alpha, beta, c + j);
+	if (j < n) {
+		/* the last n % 8 columns, masked (vmaskmovps never touches the others) */
+		__m256i mask = lanes(n - j);
+		__m256 x0 = _mm256_setzero_ps(), x1 = _mm256_setzero_ps();
+		size_t p = 0;
+
+		for (; p + 2 <= k; p += 2) {
+			x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * inca),
+			    _mm256_maskload_ps(b + p * ldb + j, mask), x0);
+			x1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (p + 1) * inca),
+			    _mm256_maskload_ps(b + (p + 1) * ldb + j, mask), x1);
+		}
+		if (p < k)
+			x0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * inca),
+			    _mm256_maskload_ps(b + p * ldb + j, mask), x0);
+		x0 = _mm256_mul_ps(va, _mm256_add_ps(x0, x1));
+		if (beta != 0.0f)
+			x0 = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_maskload_ps(c + j, mask), x0);
+		_mm256_maskstore_ps(c + j, mask, x0);
 	}
 }
 
@@ -440,8 +604,15 @@ epi_tile(const struct ci_gemm_epi *ep, float *c, size_t ldc, size_t i, size_t mr
 				    _mm256_set1_ps(ep->bias[i + r]) : _mm256_loadu_ps(ep->bias + j + q));
 			_mm256_storeu_ps(row + q, act8(ep, v));
 		}
-		if (q < nr)
-			ci_gemm_epi_apply(ep, i + r, 1, j + q, nr - q, row + q, ldc);
+		if (q < nr) {
+			/* the last nr % 8 columns, masked */
+			__m256i mask = lanes(nr - q);
+			__m256 v = _mm256_maskload_ps(row + q, mask);
+			if (ep->bias)
+				v = _mm256_add_ps(v, ep->bias_per_row ? _mm256_set1_ps(ep->bias[i + r]) :
+				    _mm256_maskload_ps(ep->bias + j + q, mask));
+			_mm256_maskstore_ps(row + q, mask, act8(ep, v));
+		}
 	}
 }
 

@@ -270,6 +270,59 @@ test_gelu_accuracy(void **state)
 		fail_msg("GELU max abs error %.3g", worst);
 }
 
+/*
+ * Every edge tile: rows left over from the 6-row panels (m % 6 in 1..5, on
+ * its own and after full panels) times columns left over from the 16-wide
+ * panels (n % 16 in 1..15, the same), at depths around the kernels'
+ * unrolling (1..9) and across a KC block, rotating packed / plain A and B,
+ * transposes, alpha, beta and every epilogue (none, each activation, bias
+ * per row and per column).
+ */
+static void
+check_edges(int path)
+{
+	static const size_t ks[] = { 1, 2, 3, 4, 5, 8, 9, 37, 261 };
+	static const float alphas[] = { 1.0f, -0.5f, 2.0f };
+	static const float betas[] = { 0.0f, 1.0f, 0.5f };
+	float bias[64];
+	size_t t = 0;
+
+	for (size_t i = 0; i < 64; i++)
+		bias[i] = rndf();
+	for (size_t m = 1; m <= 12; m++) {
+		for (size_t n = 1; n <= 32; n++) {
+			for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++, t++) {
+				struct ci_gemm_epi ep = { .bias = t % 3 ? bias : NULL,
+					.bias_per_row = t % 3 == 1, .act = (enum ci_act)(t / 3 % 8),
+					.a = t / 3 % 8 == CI_ACT_CLIP ? -0.25f : 0.1f, .b = 0.6f };
+				size_t k = ks[ki];
+
+				if (k == 261 && (m + n) % 4 != 0)
+					continue;	/* a sample of the deep ones */
+				check_one((int)(t & 1), (int)(t >> 1 & 1), m, n, k, alphas[t % 3],
+				    betas[t / 7 % 3], (int)(t / 4 % 2), (int)(t / 8 % 2),
+				    t % 5 == 4 ? NULL : &ep, path, path);
+			}
+		}
+	}
+}
+
+static void
+test_edges_avx2(void **state)
+{
+	(void)state;
+	if (!cpu_avx2())
+		skip();
+	check_edges(CI_SGEMM_AVX2);
+}
+
+static void
+test_edges_portable(void **state)
+{
+	(void)state;
+	check_edges(CI_SGEMM_PORTABLE);
+}
+
 /* ci_sgemm_ex_pool on 2 and 3 threads against the caller alone: same bits. */
 static void
 check_split(size_t m, size_t n, size_t k, int packa, int packb, int path)
@@ -327,6 +380,10 @@ test_split(void **state)
 		check_split(700, 20, 100, 0, 0, paths[p]);	/* by rows */
 		check_split(1, 2050, 600, 0, 1, paths[p]);	/* batch-1 GEMV, 1.2 M weights */
 		check_split(3, 2050, 600, 0, 0, paths[p]);
+		/* edge tiles on both threads: ResNet-18's layer 3 / 4 conv GEMMs, cut down */
+		check_split(256, 196, 300, 1, 0, paths[p]);
+		check_split(514, 49, 260, 1, 0, paths[p]);
+		check_split(125, 1001, 70, 0, 1, paths[p]);
 	}
 }
 
@@ -340,6 +397,8 @@ main(void)
 		cmocka_unit_test(test_epi_avx2),
 		cmocka_unit_test(test_epi_portable),
 		cmocka_unit_test(test_gelu_accuracy),
+		cmocka_unit_test(test_edges_avx2),
+		cmocka_unit_test(test_edges_portable),
 		cmocka_unit_test(test_split),
 	};
 
