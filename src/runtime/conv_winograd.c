@@ -1,0 +1,240 @@
+/*
+ * Winograd F(2x2, 3x3) convolution (see conv_winograd.h). Tile rows are
+ * processed in chunks whose transformed input V and GEMM output M stay in
+ * L2; with several threads and enough tiles each thread takes a run of
+ * chunks, otherwise the 16 GEMMs of the one chunk use the threads.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "runtime/conv.h"
+#include "runtime/conv_winograd.h"
+
+static atomic_int wino_mode = 1;
+static atomic_ulong wino_runs;
+
+void
+ci_wino_mode_set(int mode)
+{
+	atomic_store_explicit(&wino_mode, mode, memory_order_relaxed);
+}
+
+int
+ci_wino_mode_get(void)
+{
+	return atomic_load_explicit(&wino_mode, memory_order_relaxed);
+}
+
+unsigned long
+ci_wino_count(void)
+{
+	return atomic_load_explicit(&wino_runs, memory_order_relaxed);
+}
+
+void
+ci_wino_in_row_portable(const struct ci_wino_row *g, const float *const r[4], float *pad,
+    float *h, float *v, size_t vs)
+{
+	ci_wino_in_row(g, r, pad, h, v, vs);
+}
+
+void
+ci_wino_out_row_portable(size_t tw, const float *m, size_t ms, float *out0, float *out1,
+    float *s)
+{
+	ci_wino_out_row(tw, m, ms, out0, out1, s);
+}
+
+void
+ci_wino_free(struct ci_wino *wp)
+{
+	if (wp == NULL)
+		return;
+	for (int p = 0; p < 16; p++)
+		ci_sgemm_packed_free(wp->u[p]);
+	ci_free(wp);
+}
+
+struct ci_wino *
+ci_wino_prepare(const float *w, size_t oc, size_t ic)
+{
+	struct ci_wino *wp;
+	float *u;
+
+	if (oc == 0 || ic == 0 || oc > SIZE_MAX / 16 / sizeof(float) / ic)
+		return NULL;
+	wp = ci_calloc(1, sizeof(*wp));
+	u = ci_alloc(16 * oc * ic * sizeof(float));
+	if (wp == NULL || u == NULL)
+		goto fail;
+	wp->oc = oc;
+	wp->ic = ic;
+	for (size_t o = 0; o < oc; o++)
+		for (size_t c = 0; c < ic; c++) {
+			const float *g = w + (o * ic + c) * 9;
+			double t[4][3], q[4][4];
+			/* t = G g (4x3), q = t G^T (4x4) */
+			for (int j = 0; j < 3; j++) {
+				double g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+				t[0][j] = g0;
+				t[1][j] = 0.5 * (g0 + g1 + g2);
+				t[2][j] = 0.5 * (g0 - g1 + g2);
+				t[3][j] = g2;
+			}
+			for (int i = 0; i < 4; i++) {
+				q[i][0] = t[i][0];
+				q[i][1] = 0.5 * (t[i][0] + t[i][1] + t[i][2]);
+				q[i][2] = 0.5 * (t[i][0] - t[i][1] + t[i][2]);
+				q[i][3] = t[i][2];
+			}
+			for (int p = 0; p < 16; p++)
+				u[(size_t)p * oc * ic + o * ic + c] = (float)q[p / 4][p % 4];
+		}
+	for (int p = 0; p < 16; p++) {
+		wp->u[p] = ci_sgemm_pack(CI_SGEMM_A, 0, oc, ic, u + (size_t)p * oc * ic, ic);
+		if (wp->u[p] == NULL)
+			goto fail;
+	}
+	ci_free(u);
+	return wp;
+fail:
+	ci_free(u);
+	ci_wino_free(wp);
+	return NULL;
+}
+
+int
+ci_wino_pays(size_t oc, size_t ic, size_t oh, size_t ow)
+{
+	size_t th = (oh + 1) / 2, tw = (ow + 1) / 2;
+
+	if (oc < 16 || ic < 16 || oh == 0 || ow == 0)
+		return 0;
+	/* 16 products per tile against 9 per output: at most 3/4 of them */
+	return 16 * th * tw * 4 <= 9 * oh * ow * 3;
+}
+
+struct wino_job {
+	const struct ci_wino *wp;
+	const float *x, *bias;
+	const struct ci_gemm_epi *ep;
+	float *y, *scratch;
+	size_t n, ih, iw, pt, pl, oh, ow, th, tw, rows, rpc, parts, per_part;
+	int acc, avx2;
+};
+
+/* Floats of scratch one chunk of rpc tile rows needs. */
+static size_t
+chunk_floats(size_t ic, size_t oc, size_t tw, size_t rpc)
+{
+	return 16 * (ic + oc) * rpc * tw + (2 * tw + 2) + 16 * tw + 8 * tw + 4 * tw + 64;
+}
+
+/* Tile rows [r0, r1) (row r: image r / th, tile row r % th); ws scratch;
+ * k: the GEMMs' threads (NULL: this thread). */
+static void
+wino_chunk(const struct wino_job *j, struct ci_kctx *k, size_t r0, size_t r1, float *ws)
+{
+	const struct ci_wino *wp = j->wp;
+	size_t ic = wp->ic, oc = wp->oc, tw = j->tw, cn = (r1 - r0) * tw;
+	float *v = ws, *m = v + 16 * ic * cn, *pad = m + 16 * oc * cn;
+	float *h = pad + 2 * tw + 2, *s = h + 16 * tw, *o0 = s + 8 * tw, *o1 = o0 + 2 * tw;
+	struct ci_wino_row g = { .tw = tw, .iw = j->iw, .pl = j->pl };
+
+	for (size_t c = 0; c < ic; c++)
+		for (size_t r = r0; r < r1; r++) {
+			size_t img = r / j->th, ty = r % j->th;
+			const float *xc = j->x + (img * ic + c) * j->ih * j->iw, *rp[4];
+			for (size_t i = 0; i < 4; i++) {
+				size_t iy = 2 * ty + i - j->pt;	/* wraps when above the input */
+				rp[i] = 2 * ty + i >= j->pt && iy < j->ih ? xc + iy * j->iw : NULL;
+			}
+			if (j->avx2)
+				ci_wino_in_row_avx2(&g, rp, pad, h, v + c * cn + (r - r0) * tw, ic * cn);
+			else
+				ci_wino_in_row_portable(&g, rp, pad, h, v + c * cn + (r - r0) * tw,
+				    ic * cn);
+		}
+	for (size_t p = 0; p < 16; p++)
+		ci_sgemm_ex(k, 0, 0, oc, cn, ic, 1.0f, NULL, ic, wp->u[p], v + p * ic * cn, cn, NULL,
+		    0.0f, m + p * oc * cn, cn, NULL);
+	for (size_t o = 0; o < oc; o++) {
+		float b = j->bias ? j->bias[o] : 0.0f;
+		for (size_t r = r0; r < r1; r++) {
+			size_t img = r / j->th, ty = r % j->th;
+			const float *mr = m + o * cn + (r - r0) * tw;
+			if (j->avx2)
+				ci_wino_out_row_avx2(tw, mr, oc * cn, o0, o1, s);
+			else
+				ci_wino_out_row_portable(tw, mr, oc * cn, o0, o1, s);
+			for (size_t i = 0; i < 2 && 2 * ty + i < j->oh; i++) {
+				float *or = i ? o1 : o0;
+				float *yr = j->y + ((img * oc + o) * j->oh + 2 * ty + i) * j->ow;
+				if (j->acc)
+					for (size_t x = 0; x < j->ow; x++)
+						or[x] += b + yr[x];
+				else
+					for (size_t x = 0; x < j->ow; x++)
+						or[x] += b;
+				ci_conv_act_row(j->ep, or, j->ow);
+				memcpy(yr, or, j->ow * sizeof(float));
+			}
+		}
+	}
+}
+
+/* Tile rows [r0, r1) in chunks of rpc rows. */
+static void
+wino_rows(const struct wino_job *j, struct ci_kctx *k, size_t r0, size_t r1, float *ws)
+{
+	for (size_t r = r0; r < r1; r += j->rpc)
+		wino_chunk(j, k, r, r + j->rpc < r1 ? r + j->rpc : r1, ws);
+}
+
+static void
+wino_part(void *arg, size_t lo, size_t hi)
+{
+	const struct wino_job *j = arg;
+
+	for (size_t p = lo; p < hi; p++)
+		wino_rows(j, NULL, j->rows * p / j->parts, j->rows * (p + 1) / j->parts,
+		    j->scratch + p * j->per_part);
+}
+
+int
+ci_wino_run(struct ci_kctx *k, const struct ci_wino *wp, const float *x, size_t n,
+    size_t ih, size_t iw, size_t pt, size_t pl, size_t oh, size_t ow, const float *bias,
+    const struct ci_gemm_epi *ep, int acc, float *y, struct cinfer_err *e)
+{
+	struct wino_job j = { .wp = wp, .x = x, .bias = bias, .ep = ep, .y = y, .n = n,
+		.ih = ih, .iw = iw, .pt = pt, .pl = pl, .oh = oh, .ow = ow, .acc = acc,
+		.avx2 = ci_use_avx2() };
+	size_t target, threads = k && k->threads > 1 ? (size_t)k->threads : 1;
+
+	if (n == 0 || oh == 0 || ow == 0)
+		return 0;
+	j.th = (oh + 1) / 2;
+	j.tw = (ow + 1) / 2;
+	j.rows = n * j.th;
+	/* V and M of a chunk in about 768 KiB */
+	target = 196608 / (16 * (wp->ic + wp->oc));
+	if (target < 16)
+		target = 16;
+	j.rpc = (target + j.tw - 1) / j.tw;
+	if (j.rpc > j.rows)
+		j.rpc = j.rows;
+	j.parts = threads > 1 && j.rows >= 2 * threads && j.rows * j.tw >= 96 * threads ?
+	    threads : 1;
+	if (j.parts > 1 && j.rpc > j.rows / j.parts)
+		j.rpc = j.rows / j.parts;
+	j.per_part = chunk_floats(wp->ic, wp->oc, j.tw, j.rpc);
+	j.scratch = ci_scratch(k, j.parts * j.per_part * sizeof(float), e);
+	if (j.scratch == NULL)
+		return -1;
+	if (j.parts > 1)
+		ci_parallel(k, j.parts, 1, wino_part, &j);
+	else
+		wino_rows(&j, k, 0, j.rows, j.scratch);
+	atomic_fetch_add_explicit(&wino_runs, 1, memory_order_relaxed);
+	return 0;
+}

@@ -1,0 +1,15 @@
+/* The Winograd row kernels (conv_winograd.h) built with -mavx2 -mfma. */
+#include "runtime/conv_winograd.h"
+
+void
+ci_wino_in_row_avx2(const struct ci_wino_row *g, const float *const r[4], float *pad,
+    float *h, float *v, size_t vs)
+{
+	ci_wino_in_row(g, r, pad, h, v, vs);
+}
+
+void
+ci_wino_out_row_avx2(size_t tw, const float *m, size_t ms, float *out0, float *out1, float *s)
+{
+	ci_wino_out_row(tw, m, ms, out0, out1, s);
+}
