@@ -12,6 +12,13 @@
 
 static atomic_int wino_mode = 1;
 static atomic_ulong wino_runs;
+static atomic_size_t wino_chunk_tiles;
+
+void
+ci_wino_chunk_set(size_t tiles)
+{
+	atomic_store_explicit(&wino_chunk_tiles, tiles, memory_order_relaxed);
+}
 
 void
 ci_wino_mode_set(int mode)
@@ -220,6 +227,8 @@ ci_wino_run(struct ci_kctx *k, const struct ci_wino *wp, const float *x, size_t 
 	target = 196608 / (16 * (wp->ic + wp->oc));
 	if (target < 16)
 		target = 16;
+	if (atomic_load_explicit(&wino_chunk_tiles, memory_order_relaxed) != 0)
+		target = atomic_load_explicit(&wino_chunk_tiles, memory_order_relaxed);
 	j.rpc = (target + j.tw - 1) / j.tw;
 	if (j.rpc > j.rows)
 		j.rpc = j.rows;

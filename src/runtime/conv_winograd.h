@@ -49,6 +49,8 @@ int ci_wino_run(struct ci_kctx *k, const struct ci_wino *wp, const float *x, siz
  * conv qualifies. */
 void ci_wino_mode_set(int mode);
 int ci_wino_mode_get(void);
+/* Tiles per chunk (tests: many chunks on small shapes); 0: by cache size. */
+void ci_wino_chunk_set(size_t tiles);
 /* Convolutions ci_wino_run computed since process start (tests). */
 unsigned long ci_wino_count(void);
 
