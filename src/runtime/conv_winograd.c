@@ -7,7 +7,6 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "runtime/conv.h"
 #include "runtime/conv_winograd.h"
 
 static atomic_int wino_mode = 1;
@@ -46,10 +45,10 @@ ci_wino_in_row_portable(const struct ci_wino_row *g, const float *const r[4], fl
 }
 
 void
-ci_wino_out_row_portable(size_t tw, const float *m, size_t ms, float *out0, float *out1,
-    float *s)
+ci_wino_out_row_portable(size_t tw, const float *m, size_t ms, float *y0, float *y1,
+    size_t ow, float bias, int acc, const struct ci_gemm_epi *ep, float *s)
 {
-	ci_wino_out_row(tw, m, ms, out0, out1, s);
+	ci_wino_out_row(tw, m, ms, y0, y1, ow, bias, acc, ep, s);
 }
 
 void
@@ -134,7 +133,7 @@ struct wino_job {
 static size_t
 chunk_floats(size_t ic, size_t oc, size_t tw, size_t rpc)
 {
-	return 16 * (ic + oc) * rpc * tw + (2 * tw + 2) + 16 * tw + 8 * tw + 4 * tw + 64;
+	return 16 * (ic + oc) * ((rpc * tw + 15) / 16 * 16) + (2 * tw + 2) + 16 * tw + 12 * tw + 64;
 }
 
 /* Tile rows [r0, r1) (row r: image r / th, tile row r % th); ws scratch;
@@ -144,8 +143,9 @@ wino_chunk(const struct wino_job *j, struct ci_kctx *k, size_t r0, size_t r1, fl
 {
 	const struct ci_wino *wp = j->wp;
 	size_t ic = wp->ic, oc = wp->oc, tw = j->tw, cn = (r1 - r0) * tw;
-	float *v = ws, *m = v + 16 * ic * cn, *pad = m + 16 * oc * cn;
-	float *h = pad + 2 * tw + 2, *s = h + 16 * tw, *o0 = s + 8 * tw, *o1 = o0 + 2 * tw;
+	size_t cs = (cn + 15) / 16 * 16;	/* the GEMM's n: whole 16-column tiles */
+	float *v = ws, *m = v + 16 * ic * cs, *pad = m + 16 * oc * cs;
+	float *h = pad + 2 * tw + 2, *s = h + 16 * tw;
 	struct ci_wino_row g = { .tw = tw, .iw = j->iw, .pl = j->pl };
 
 	for (size_t c = 0; c < ic; c++)
@@ -157,35 +157,29 @@ wino_chunk(const struct wino_job *j, struct ci_kctx *k, size_t r0, size_t r1, fl
 				rp[i] = 2 * ty + i >= j->pt && iy < j->ih ? xc + iy * j->iw : NULL;
 			}
 			if (j->avx2)
-				ci_wino_in_row_avx2(&g, rp, pad, h, v + c * cn + (r - r0) * tw, ic * cn);
+				ci_wino_in_row_avx2(&g, rp, pad, h, v + c * cs + (r - r0) * tw, ic * cs);
 			else
-				ci_wino_in_row_portable(&g, rp, pad, h, v + c * cn + (r - r0) * tw,
-				    ic * cn);
+				ci_wino_in_row_portable(&g, rp, pad, h, v + c * cs + (r - r0) * tw,
+				    ic * cs);
 		}
+	if (cs > cn)	/* finite padding columns (their results are not read) */
+		for (size_t p = 0; p < 16 * ic; p++)
+			memset(v + p * cs + cn, 0, (cs - cn) * sizeof(float));
 	for (size_t p = 0; p < 16; p++)
-		ci_sgemm_ex(k, 0, 0, oc, cn, ic, 1.0f, NULL, ic, wp->u[p], v + p * ic * cn, cn, NULL,
-		    0.0f, m + p * oc * cn, cn, NULL);
+		ci_sgemm_ex(k, 0, 0, oc, cs, ic, 1.0f, NULL, ic, wp->u[p], v + p * ic * cs, cs, NULL,
+		    0.0f, m + p * oc * cs, cs, NULL);
 	for (size_t o = 0; o < oc; o++) {
 		float b = j->bias ? j->bias[o] : 0.0f;
 		for (size_t r = r0; r < r1; r++) {
 			size_t img = r / j->th, ty = r % j->th;
-			const float *mr = m + o * cn + (r - r0) * tw;
+			const float *mr = m + o * cs + (r - r0) * tw;
+			float *y0 = j->y + ((img * oc + o) * j->oh + 2 * ty) * j->ow;
+			float *y1 = 2 * ty + 1 < j->oh ? y0 + j->ow : NULL;
 			if (j->avx2)
-				ci_wino_out_row_avx2(tw, mr, oc * cn, o0, o1, s);
+				ci_wino_out_row_avx2(tw, mr, oc * cs, y0, y1, j->ow, b, j->acc, j->ep, s);
 			else
-				ci_wino_out_row_portable(tw, mr, oc * cn, o0, o1, s);
-			for (size_t i = 0; i < 2 && 2 * ty + i < j->oh; i++) {
-				float *or = i ? o1 : o0;
-				float *yr = j->y + ((img * oc + o) * j->oh + 2 * ty + i) * j->ow;
-				if (j->acc)
-					for (size_t x = 0; x < j->ow; x++)
-						or[x] += b + yr[x];
-				else
-					for (size_t x = 0; x < j->ow; x++)
-						or[x] += b;
-				ci_conv_act_row(j->ep, or, j->ow);
-				memcpy(yr, or, j->ow * sizeof(float));
-			}
+				ci_wino_out_row_portable(tw, mr, oc * cs, y0, y1, j->ow, b, j->acc,
+				    j->ep, s);
 		}
 	}
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "runtime/conv.h"
 #include "runtime/rt.h"
 #include "runtime/sgemm.h"
 
@@ -107,15 +108,17 @@ ci_wino_in_row(const struct ci_wino_row *g, const float *const r[4], float *rest
 }
 
 /*
- * Output transform of one output channel's tile row: m + p * ms + j the
- * GEMM result of position p, tile j; out0 / out1 (2 * tw floats each) get
- * the two output rows, without bias or activation.
+ * Output transform of one output channel's tile row and its epilogue: m +
+ * p * ms + j the GEMM result of position p, tile j; y0 / y1 the two output
+ * rows (y1 NULL past the output's end), ow columns of them written as
+ * act(value + bias (+ y when acc)). s: 12 * tw floats of scratch.
  */
 static inline void
-ci_wino_out_row(size_t tw, const float *m, size_t ms, float *restrict out0,
-    float *restrict out1, float *restrict s)
+ci_wino_out_row(size_t tw, const float *m, size_t ms, float *y0, float *y1, size_t ow,
+    float bias, int acc, const struct ci_gemm_epi *ep, float *restrict s)
 {
-	/* s: 8 * tw scratch: s0[b], s1[b] over the tiles */
+	float *restrict o = s + 8 * tw;
+
 	for (size_t b = 0; b < 4; b++) {
 		const float *restrict m0 = m + b * ms, *restrict m1 = m + (4 + b) * ms;
 		const float *restrict m2 = m + (8 + b) * ms, *restrict m3 = m + (12 + b) * ms;
@@ -125,12 +128,20 @@ ci_wino_out_row(size_t tw, const float *m, size_t ms, float *restrict out0,
 			s1[t] = m1[t] - m2[t] - m3[t];
 		}
 	}
-	for (size_t t = 0; t < tw; t++) {
-		const float *restrict a = s, *restrict c = s + 4 * tw;
-		out0[2 * t] = a[t] + a[tw + t] + a[2 * tw + t];
-		out0[2 * t + 1] = a[tw + t] - a[2 * tw + t] - a[3 * tw + t];
-		out1[2 * t] = c[t] + c[tw + t] + c[2 * tw + t];
-		out1[2 * t + 1] = c[tw + t] - c[2 * tw + t] - c[3 * tw + t];
+	for (int i = 0; i < 2; i++) {
+		const float *restrict a = s + (size_t)i * 4 * tw;
+		float *restrict yr = i ? y1 : y0;
+		if (yr == NULL)
+			break;
+		for (size_t t = 0; t < tw; t++) {
+			o[2 * t] = a[t] + a[tw + t] + a[2 * tw + t] + bias;
+			o[2 * t + 1] = a[tw + t] - a[2 * tw + t] - a[3 * tw + t] + bias;
+		}
+		if (acc)
+			for (size_t x = 0; x < ow; x++)
+				o[x] += yr[x];
+		ci_conv_act_row(ep, o, ow);
+		memcpy(yr, o, ow * sizeof(float));
 	}
 }
 
@@ -139,9 +150,9 @@ void ci_wino_in_row_portable(const struct ci_wino_row *g, const float *const r[4
     float *h, float *v, size_t vs);
 void ci_wino_in_row_avx2(const struct ci_wino_row *g, const float *const r[4], float *pad,
     float *h, float *v, size_t vs);
-void ci_wino_out_row_portable(size_t tw, const float *m, size_t ms, float *out0, float *out1,
-    float *s);
-void ci_wino_out_row_avx2(size_t tw, const float *m, size_t ms, float *out0, float *out1,
-    float *s);
+void ci_wino_out_row_portable(size_t tw, const float *m, size_t ms, float *y0, float *y1,
+    size_t ow, float bias, int acc, const struct ci_gemm_epi *ep, float *s);
+void ci_wino_out_row_avx2(size_t tw, const float *m, size_t ms, float *y0, float *y1,
+    size_t ow, float bias, int acc, const struct ci_gemm_epi *ep, float *s);
 
 #endif

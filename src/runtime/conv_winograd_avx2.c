@@ -9,7 +9,8 @@ ci_wino_in_row_avx2(const struct ci_wino_row *g, const float *const r[4], float 
 }
 
 void
-ci_wino_out_row_avx2(size_t tw, const float *m, size_t ms, float *out0, float *out1, float *s)
+ci_wino_out_row_avx2(size_t tw, const float *m, size_t ms, float *y0, float *y1, size_t ow,
+    float bias, int acc, const struct ci_gemm_epi *ep, float *s)
 {
-	ci_wino_out_row(tw, m, ms, out0, out1, s);
+	ci_wino_out_row(tw, m, ms, y0, y1, ow, bias, acc, ep, s);
 }
