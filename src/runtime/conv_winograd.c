@@ -38,10 +38,16 @@ ci_wino_count(void)
 }
 
 void
-ci_wino_in_row_portable(const struct ci_wino_row *g, const float *const r[4], float *pad,
-    float *h, float *v, size_t vs)
+ci_wino_in_h_portable(const struct ci_wino_row *g, const float *const r[4], float *pad,
+    float *h, size_t hs)
 {
-	ci_wino_in_row(g, r, pad, h, v, vs);
+	ci_wino_in_h(g, r, pad, h, hs);
+}
+
+void
+ci_wino_in_v_portable(size_t n, const float *h, size_t hs, float *v, size_t vs)
+{
+	ci_wino_in_v(n, h, hs, v, vs);
 }
 
 void
@@ -133,7 +139,9 @@ struct wino_job {
 static size_t
 chunk_floats(size_t ic, size_t oc, size_t tw, size_t rpc)
 {
-	return 16 * (ic + oc) * ((rpc * tw + 15) / 16 * 16) + (2 * tw + 2) + 16 * tw + 12 * tw + 64;
+	size_t cs = (rpc * tw + 15) / 16 * 16;
+
+	return 16 * (ic + oc) * cs + (2 * tw + 2) + 16 * cs + 12 * tw + 64;
 }
 
 /* Tile rows [r0, r1) (row r: image r / th, tile row r % th); ws scratch;
@@ -145,10 +153,10 @@ wino_chunk(const struct wino_job *j, struct ci_kctx *k, size_t r0, size_t r1, fl
 	size_t ic = wp->ic, oc = wp->oc, tw = j->tw, cn = (r1 - r0) * tw;
 	size_t cs = (cn + 15) / 16 * 16;	/* the GEMM's n: whole 16-column tiles */
 	float *v = ws, *m = v + 16 * ic * cs, *pad = m + 16 * oc * cs;
-	float *h = pad + 2 * tw + 2, *s = h + 16 * tw;
+	float *h = pad + 2 * tw + 2, *s = h + 16 * cs;
 	struct ci_wino_row g = { .tw = tw, .iw = j->iw, .pl = j->pl };
 
-	for (size_t c = 0; c < ic; c++)
+	for (size_t c = 0; c < ic; c++) {
 		for (size_t r = r0; r < r1; r++) {
 			size_t img = r / j->th, ty = r % j->th;
 			const float *xc = j->x + (img * ic + c) * j->ih * j->iw, *rp[4];
@@ -157,11 +165,15 @@ wino_chunk(const struct wino_job *j, struct ci_kctx *k, size_t r0, size_t r1, fl
 				rp[i] = 2 * ty + i >= j->pt && iy < j->ih ? xc + iy * j->iw : NULL;
 			}
 			if (j->avx2)
-				ci_wino_in_row_avx2(&g, rp, pad, h, v + c * cs + (r - r0) * tw, ic * cs);
+				ci_wino_in_h_avx2(&g, rp, pad, h + (r - r0) * tw, cs);
 			else
-				ci_wino_in_row_portable(&g, rp, pad, h, v + c * cs + (r - r0) * tw,
-				    ic * cs);
+				ci_wino_in_h_portable(&g, rp, pad, h + (r - r0) * tw, cs);
 		}
+		if (j->avx2)
+			ci_wino_in_v_avx2(cn, h, cs, v + c * cs, ic * cs);
+		else
+			ci_wino_in_v_portable(cn, h, cs, v + c * cs, ic * cs);
+	}
 	if (cs > cn)	/* finite padding columns (their results are not read) */
 		for (size_t p = 0; p < 16 * ic; p++)
 			memset(v + p * cs + cn, 0, (cs - cn) * sizeof(float));

@@ -63,20 +63,21 @@ struct ci_wino_row {
 };
 
 /*
- * Input transform of one channel's tile row: r[0..3] the 4 input rows (NULL:
- * zero rows), v + p * vs + j the value of position p of tile j. pad: 2*tw+2
- * floats of scratch, h: 16 * tw floats of scratch.
+ * Input transform, horizontal part, of one channel's tile row: r[0..3] the
+ * 4 input rows (NULL: zero rows); h + (4 * i + b) * hs + t gets row i's
+ * d[b] of tile t. pad: 2 * tw + 2 floats of scratch.
  */
 static inline void
-ci_wino_in_row(const struct ci_wino_row *g, const float *const r[4], float *restrict pad,
-    float *restrict h, float *restrict v, size_t vs)
+ci_wino_in_h(const struct ci_wino_row *g, const float *const r[4], float *restrict pad,
+    float *restrict h, size_t hs)
 {
 	size_t tw = g->tw, pw = 2 * tw + 2;
 
 	for (int i = 0; i < 4; i++) {
-		float *restrict hi = h + (size_t)i * 4 * tw;
+		float *restrict hi = h + (size_t)i * 4 * hs;
 		if (r[i] == NULL) {
-			memset(hi, 0, 4 * tw * sizeof(float));
+			for (size_t b = 0; b < 4; b++)
+				memset(hi + b * hs, 0, tw * sizeof(float));
 			continue;
 		}
 		/* pad[c] = input column c - pl, zero outside */
@@ -88,17 +89,23 @@ ci_wino_in_row(const struct ci_wino_row *g, const float *const r[4], float *rest
 			float d0 = pad[2 * t], d1 = pad[2 * t + 1], d2 = pad[2 * t + 2];
 			float d3 = pad[2 * t + 3];
 			hi[t] = d0 - d2;
-			hi[tw + t] = d1 + d2;
-			hi[2 * tw + t] = d2 - d1;
-			hi[3 * tw + t] = d1 - d3;
+			hi[hs + t] = d1 + d2;
+			hi[2 * hs + t] = d2 - d1;
+			hi[3 * hs + t] = d1 - d3;
 		}
 	}
+}
+
+/* Input transform, vertical part, over n tiles: v + p * vs + j. */
+static inline void
+ci_wino_in_v(size_t n, const float *h, size_t hs, float *v, size_t vs)
+{
 	for (size_t b = 0; b < 4; b++) {
-		const float *restrict h0 = h + b * tw, *restrict h1 = h + (4 + b) * tw;
-		const float *restrict h2 = h + (8 + b) * tw, *restrict h3 = h + (12 + b) * tw;
+		const float *restrict h0 = h + b * hs, *restrict h1 = h + (4 + b) * hs;
+		const float *restrict h2 = h + (8 + b) * hs, *restrict h3 = h + (12 + b) * hs;
 		float *restrict v0 = v + b * vs, *restrict v1 = v + (4 + b) * vs;
 		float *restrict v2 = v + (8 + b) * vs, *restrict v3 = v + (12 + b) * vs;
-		for (size_t t = 0; t < tw; t++) {
+		for (size_t t = 0; t < n; t++) {
 			v0[t] = h0[t] - h2[t];
 			v1[t] = h1[t] + h2[t];
 			v2[t] = h2[t] - h1[t];
@@ -146,10 +153,12 @@ ci_wino_out_row(size_t tw, const float *m, size_t ms, float *y0, float *y1, size
 }
 
 /* Portable and AVX2 builds of the two kernels. */
-void ci_wino_in_row_portable(const struct ci_wino_row *g, const float *const r[4], float *pad,
-    float *h, float *v, size_t vs);
-void ci_wino_in_row_avx2(const struct ci_wino_row *g, const float *const r[4], float *pad,
-    float *h, float *v, size_t vs);
+void ci_wino_in_h_portable(const struct ci_wino_row *g, const float *const r[4], float *pad,
+    float *h, size_t hs);
+void ci_wino_in_h_avx2(const struct ci_wino_row *g, const float *const r[4], float *pad,
+    float *h, size_t hs);
+void ci_wino_in_v_portable(size_t n, const float *h, size_t hs, float *v, size_t vs);
+void ci_wino_in_v_avx2(size_t n, const float *h, size_t hs, float *v, size_t vs);
 void ci_wino_out_row_portable(size_t tw, const float *m, size_t ms, float *y0, float *y1,
     size_t ow, float bias, int acc, const struct ci_gemm_epi *ep, float *s);
 void ci_wino_out_row_avx2(size_t tw, const float *m, size_t ms, float *y0, float *y1,
