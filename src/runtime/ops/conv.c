@@ -3,8 +3,9 @@
  * auto_pad, and com.cinfer FusedConv (pass_conv.c: BatchNorm folded, a
  * residual sum and an activation applied in the epilogue). Conv: weights
  * packed at load; a row kernel for 2-D depthwise convolutions (conv.h),
- * the input itself as the GEMM's B for 1x1/stride-1 convolutions, threaded
- * im2col + SGEMM otherwise.
+ * the input itself as the GEMM's B for 1x1/stride-1 convolutions, Winograd
+ * F(2x2, 3x3) for 3x3 stride-1 ones (conv_winograd.c), threaded im2col +
+ * SGEMM otherwise.
  * ConvTranspose: SGEMM then col2im.
  */
 #include <math.h>
