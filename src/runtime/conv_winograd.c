@@ -135,29 +135,42 @@ struct wino_job {
 	int acc, avx2;
 };
 
-/* Floats of scratch one chunk of rpc tile rows needs. */
+/* Floats of the small per-thread scratch (pad, h, s) for tw-tile rows and
+ * chunk stride cs. */
+static size_t
+small_floats(size_t tw, size_t cs)
+{
+	return (2 * tw + 2) + 16 * cs + 12 * tw + 64;
+}
+
+/* Floats of scratch one chunk of rpc tile rows needs (one thread). */
 static size_t
 chunk_floats(size_t ic, size_t oc, size_t tw, size_t rpc)
 {
 	size_t cs = (rpc * tw + 15) / 16 * 16;
 
-	return 16 * (ic + oc) * cs + (2 * tw + 2) + 16 * cs + 12 * tw + 64;
+	return 16 * (ic + oc) * cs + small_floats(tw, cs);
 }
 
-/* Tile rows [r0, r1) (row r: image r / th, tile row r % th); ws scratch;
- * k: the GEMMs' threads (NULL: this thread). */
+/* One chunk: tile rows [r0, r1) (row r: image r / th, tile row r % th),
+ * V and M with row stride cs (cn tiles, whole 16-column tiles). */
+struct chunk {
+	const struct wino_job *j;
+	size_t r0, r1, cn, cs, parts;
+	float *v, *m, *small;	/* small: parts blocks of small_floats */
+};
+
+/* Input transform of channels [c0, c1); sm: small scratch. */
 static void
-wino_chunk(const struct wino_job *j, struct ci_kctx *k, size_t r0, size_t r1, float *ws)
+stage_in(const struct chunk *ch, size_t c0, size_t c1, float *sm)
 {
-	const struct ci_wino *wp = j->wp;
-	size_t ic = wp->ic, oc = wp->oc, tw = j->tw, cn = (r1 - r0) * tw;
-	size_t cs = (cn + 15) / 16 * 16;	/* the GEMM's n: whole 16-column tiles */
-	float *v = ws, *m = v + 16 * ic * cs, *pad = m + 16 * oc * cs;
-	float *h = pad + 2 * tw + 2, *s = h + 16 * cs;
+	const struct wino_job *j = ch->j;
+	size_t ic = j->wp->ic, tw = j->tw, cs = ch->cs, cn = ch->cn;
+	float *pad = sm, *h = pad + 2 * tw + 2;
 	struct ci_wino_row g = { .tw = tw, .iw = j->iw, .pl = j->pl };
 
-	for (size_t c = 0; c < ic; c++) {
-		for (size_t r = r0; r < r1; r++) {
+	for (size_t c = c0; c < c1; c++) {
+		for (size_t r = ch->r0; r < ch->r1; r++) {
 			size_t img = r / j->th, ty = r % j->th;
 			const float *xc = j->x + (img * ic + c) * j->ih * j->iw, *rp[4];
 			for (size_t i = 0; i < 4; i++) {
@@ -165,26 +178,45 @@ wino_chunk(const struct wino_job *j, struct ci_kctx *k, size_t r0, size_t r1, fl
 				rp[i] = 2 * ty + i >= j->pt && iy < j->ih ? xc + iy * j->iw : NULL;
 			}
 			if (j->avx2)
-				ci_wino_in_h_avx2(&g, rp, pad, h + (r - r0) * tw, cs);
+				ci_wino_in_h_avx2(&g, rp, pad, h + (r - ch->r0) * tw, cs);
 			else
-				ci_wino_in_h_portable(&g, rp, pad, h + (r - r0) * tw, cs);
+				ci_wino_in_h_portable(&g, rp, pad, h + (r - ch->r0) * tw, cs);
 		}
 		if (j->avx2)
-			ci_wino_in_v_avx2(cn, h, cs, v + c * cs, ic * cs);
+			ci_wino_in_v_avx2(cn, h, cs, ch->v + c * cs, ic * cs);
 		else
-			ci_wino_in_v_portable(cn, h, cs, v + c * cs, ic * cs);
+			ci_wino_in_v_portable(cn, h, cs, ch->v + c * cs, ic * cs);
+		if (cs > cn)	/* finite padding columns (their results are not read) */
+			for (size_t p = 0; p < 16; p++)
+				memset(ch->v + (p * ic + c) * cs + cn, 0, (cs - cn) * sizeof(float));
 	}
-	if (cs > cn)	/* finite padding columns (their results are not read) */
-		for (size_t p = 0; p < 16 * ic; p++)
-			memset(v + p * cs + cn, 0, (cs - cn) * sizeof(float));
-	for (size_t p = 0; p < 16; p++)
-		ci_sgemm_ex(k, 0, 0, oc, cs, ic, 1.0f, NULL, ic, wp->u[p], v + p * ic * cs, cs, NULL,
-		    0.0f, m + p * oc * cs, cs, NULL);
-	for (size_t o = 0; o < oc; o++) {
+}
+
+/* GEMMs of positions [p0, p1) on k's threads (NULL: this one). */
+static void
+stage_gemm(const struct chunk *ch, struct ci_kctx *k, size_t p0, size_t p1)
+{
+	const struct ci_wino *wp = ch->j->wp;
+	size_t ic = wp->ic, oc = wp->oc, cs = ch->cs;
+
+	for (size_t p = p0; p < p1; p++)
+		ci_sgemm_ex(k, 0, 0, oc, cs, ic, 1.0f, NULL, ic, wp->u[p], ch->v + p * ic * cs, cs,
+		    NULL, 0.0f, ch->m + p * oc * cs, cs, NULL);
+}
+
+/* Output transform and epilogue of output channels [o0, o1). */
+static void
+stage_out(const struct chunk *ch, size_t o0, size_t o1, float *sm)
+{
+	const struct wino_job *j = ch->j;
+	size_t oc = j->wp->oc, tw = j->tw, cs = ch->cs;
+	float *s = sm + (2 * tw + 2) + 16 * cs;
+
+	for (size_t o = o0; o < o1; o++) {
 		float b = j->bias ? j->bias[o] : 0.0f;
-		for (size_t r = r0; r < r1; r++) {
+		for (size_t r = ch->r0; r < ch->r1; r++) {
 			size_t img = r / j->th, ty = r % j->th;
-			const float *mr = m + o * cs + (r - r0) * tw;
+			const float *mr = ch->m + o * cs + (r - ch->r0) * tw;
 			float *y0 = j->y + ((img * oc + o) * j->oh + 2 * ty) * j->ow;
 			float *y1 = 2 * ty + 1 < j->oh ? y0 + j->ow : NULL;
 			if (j->avx2)
@@ -196,12 +228,50 @@ wino_chunk(const struct wino_job *j, struct ci_kctx *k, size_t r0, size_t r1, fl
 	}
 }
 
-/* Tile rows [r0, r1) in chunks of rpc rows. */
 static void
-wino_rows(const struct wino_job *j, struct ci_kctx *k, size_t r0, size_t r1, float *ws)
+par_in(void *arg, size_t lo, size_t hi)
 {
-	for (size_t r = r0; r < r1; r += j->rpc)
-		wino_chunk(j, k, r, r + j->rpc < r1 ? r + j->rpc : r1, ws);
+	const struct chunk *ch = arg;
+	size_t ic = ch->j->wp->ic;
+
+	for (size_t p = lo; p < hi; p++)
+		stage_in(ch, ic * p / ch->parts, ic * (p + 1) / ch->parts,
+		    ch->small + p * small_floats(ch->j->tw, ch->cs));
+}
+
+static void
+par_gemm(void *arg, size_t lo, size_t hi)
+{
+	stage_gemm(arg, NULL, lo, hi);
+}
+
+static void
+par_out(void *arg, size_t lo, size_t hi)
+{
+	const struct chunk *ch = arg;
+	size_t oc = ch->j->wp->oc;
+
+	for (size_t p = lo; p < hi; p++)
+		stage_out(ch, oc * p / ch->parts, oc * (p + 1) / ch->parts,
+		    ch->small + p * small_floats(ch->j->tw, ch->cs));
+}
+
+/* Tile rows [r0, r1) in chunks of rpc rows on this thread; ws scratch. */
+static void
+wino_rows(const struct wino_job *j, size_t r0, size_t r1, float *ws)
+{
+	for (size_t r = r0; r < r1; r += j->rpc) {
+		struct chunk ch = { .j = j, .r0 = r, .r1 = r + j->rpc < r1 ? r + j->rpc : r1,
+			.parts = 1 };
+		ch.cn = (ch.r1 - ch.r0) * j->tw;
+		ch.cs = (ch.cn + 15) / 16 * 16;
+		ch.v = ws;
+		ch.m = ch.v + 16 * j->wp->ic * ch.cs;
+		ch.small = ch.m + 16 * j->wp->oc * ch.cs;
+		stage_in(&ch, 0, j->wp->ic, ch.small);
+		stage_gemm(&ch, NULL, 0, 16);
+		stage_out(&ch, 0, j->wp->oc, ch.small);
+	}
 }
 
 static void
@@ -210,8 +280,24 @@ wino_part(void *arg, size_t lo, size_t hi)
 	const struct wino_job *j = arg;
 
 	for (size_t p = lo; p < hi; p++)
-		wino_rows(j, NULL, j->rows * p / j->parts, j->rows * (p + 1) / j->parts,
+		wino_rows(j, j->rows * p / j->parts, j->rows * (p + 1) / j->parts,
 		    j->scratch + p * j->per_part);
+}
+
+/* All tile rows as one chunk, each stage split over k's threads. */
+static void
+wino_shared(struct ci_kctx *k, const struct wino_job *j, size_t threads)
+{
+	struct chunk ch = { .j = j, .r0 = 0, .r1 = j->rows, .parts = threads };
+
+	ch.cn = j->rows * j->tw;
+	ch.cs = (ch.cn + 15) / 16 * 16;
+	ch.v = j->scratch;
+	ch.m = ch.v + 16 * j->wp->ic * ch.cs;
+	ch.small = ch.m + 16 * j->wp->oc * ch.cs;
+	ci_parallel(k, threads, 1, par_in, &ch);
+	ci_parallel(k, 16, 1, par_gemm, &ch);
+	ci_parallel(k, threads, 1, par_out, &ch);
 }
 
 int
@@ -242,14 +328,24 @@ ci_wino_run(struct ci_kctx *k, const struct ci_wino *wp, const float *x, size_t 
 	    threads : 1;
 	if (j.parts > 1 && j.rpc > j.rows / j.parts)
 		j.rpc = j.rows / j.parts;
-	j.per_part = chunk_floats(wp->ic, wp->oc, j.tw, j.rpc);
-	j.scratch = ci_scratch(k, j.parts * j.per_part * sizeof(float), e);
-	if (j.scratch == NULL)
-		return -1;
-	if (j.parts > 1)
-		ci_parallel(k, j.parts, 1, wino_part, &j);
-	else
-		wino_rows(&j, k, 0, j.rows, j.scratch);
+	if (threads > 1 && j.parts == 1) {
+		/* few tiles: one chunk, every stage split over the threads */
+		size_t cs = (j.rows * j.tw + 15) / 16 * 16;
+		j.scratch = ci_scratch(k, (16 * (wp->ic + wp->oc) * cs +
+		    threads * small_floats(j.tw, cs)) * sizeof(float), e);
+		if (j.scratch == NULL)
+			return -1;
+		wino_shared(k, &j, threads);
+	} else {
+		j.per_part = chunk_floats(wp->ic, wp->oc, j.tw, j.rpc);
+		j.scratch = ci_scratch(k, j.parts * j.per_part * sizeof(float), e);
+		if (j.scratch == NULL)
+			return -1;
+		if (j.parts > 1)
+			ci_parallel(k, j.parts, 1, wino_part, &j);
+		else
+			wino_rows(&j, 0, j.rows, j.scratch);
+	}
 	atomic_fetch_add_explicit(&wino_runs, 1, memory_order_relaxed);
 	return 0;
 }
