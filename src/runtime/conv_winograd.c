@@ -70,15 +70,16 @@ ci_wino_free(struct ci_wino *wp)
 struct ci_wino *
 ci_wino_prepare(const float *w, size_t oc, size_t ic)
 {
-	struct ci_wino *wp;
-	float *u;
+	struct ci_wino *wp = NULL;
+	float *u = NULL;
+	int ok = 0;
 
 	if (oc == 0 || ic == 0 || oc > SIZE_MAX / 16 / sizeof(float) / ic)
-		return NULL;
+		goto out;
 	wp = ci_calloc(1, sizeof(*wp));
 	u = ci_alloc(16 * oc * ic * sizeof(float));
 	if (wp == NULL || u == NULL)
-		goto fail;
+		goto out;
 	wp->oc = oc;
 	wp->ic = ic;
 	for (size_t o = 0; o < oc; o++)
@@ -105,14 +106,16 @@ ci_wino_prepare(const float *w, size_t oc, size_t ic)
 	for (int p = 0; p < 16; p++) {
 		wp->u[p] = ci_sgemm_pack(CI_SGEMM_A, 0, oc, ic, u + (size_t)p * oc * ic, ic);
 		if (wp->u[p] == NULL)
-			goto fail;
+			goto out;
+	}
+	ok = 1;
+out:
+	if (!ok) {
+		ci_wino_free(wp);
+		wp = NULL;
 	}
 	ci_free(u);
 	return wp;
-fail:
-	ci_free(u);
-	ci_wino_free(wp);
-	return NULL;
 }
 
 int
