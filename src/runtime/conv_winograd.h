@@ -32,8 +32,9 @@ struct ci_wino {
 struct ci_wino *ci_wino_prepare(const float *w, size_t oc, size_t ic);
 void ci_wino_free(struct ci_wino *wp);
 
-/* Whether ci_wino_run pays for this shape (ih x iw input, pads pt, pl,
- * pb, pr; one image): the tiles' multiplies against the direct conv's. */
+/* Whether ci_wino_run pays for this shape (oc x ic channels, an oh x ow
+ * output per image): enough channels, and the tiles' multiplies at most 3/4
+ * of the direct conv's (not for tiny outputs such as 1x1 or 3x3). */
 int ci_wino_pays(size_t oc, size_t ic, size_t oh, size_t ow);
 
 /*
