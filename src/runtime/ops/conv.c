@@ -3,8 +3,9 @@
  * auto_pad, and com.cinfer FusedConv (pass_conv.c: BatchNorm folded, a
  * residual sum and an activation applied in the epilogue). Conv: weights
  * packed at load; a row kernel for 2-D depthwise convolutions (conv.h),
- * the input itself as the GEMM's B for 1x1/stride-1 convolutions, threaded
- * im2col + SGEMM otherwise.
+ * the input itself as the GEMM's B for 1x1/stride-1 convolutions, Winograd
+ * F(2x2, 3x3) for 3x3 stride-1 ones (conv_winograd.c), threaded im2col +
+ * SGEMM otherwise.
  * ConvTranspose: SGEMM then col2im.
  */
 #include <math.h>
@@ -12,6 +13,7 @@
 
 #include "runtime/rt.h"
 #include "runtime/conv.h"
+#include "runtime/conv_winograd.h"
 #include "runtime/sgemm.h"
 #include "runtime/ops/ops.h"
 #include "runtime/ops/spatial.h"
@@ -232,6 +234,7 @@ struct conv_state {
 	float in_s, in_c;
 	size_t ng, mg, kk;		/* groups, rows and depth of each packed block */
 	struct ci_sgemm_packed **pa;	/* ng blocks, or NULL */
+	struct ci_wino *wino;		/* Winograd weights (3x3 s1), or NULL */
 };
 
 static void
@@ -244,6 +247,7 @@ conv_state_free(void *p)
 	for (size_t i = 0; st->pa && i < st->ng; i++)
 		ci_sgemm_packed_free(st->pa[i]);
 	ci_free(st->pa);
+	ci_wino_free(st->wino);
 	ci_free(st);
 }
 
@@ -330,6 +334,30 @@ parse_act(struct ci_kctx *k, struct ci_gemm_epi *ep, struct ci_spatial *sp,
 	return 0;
 }
 
+/* Whether all of attribute name's n values are 1 (or it is absent). */
+static int
+attr_ones(const struct ci_node *n, const char *name)
+{
+	size_t len;
+	const int64_t *v = ci_attr_ints(n, name, &len);
+
+	for (size_t i = 0; v && i < len; i++)
+		if (v[i] != 1)
+			return 0;
+	return 1;
+}
+
+/* A constant 2-D 3x3 conv with strides and dilations 1, one group, enough
+ * channels: Winograd F(2x2, 3x3) (pads and sizes are checked per run). */
+static int
+wino_qualifies(const struct ci_kctx *k, const struct ci_tensor *w, int64_t g, int in_aff)
+{
+	return ci_wino_mode_get() != 0 && ci_in_const(k, 1) && w->dtype == CI_DT_FLOAT &&
+	    w->ndim == 4 && w->dims[2] == 3 && w->dims[3] == 3 && w->dims[0] >= 16 &&
+	    w->dims[1] >= 16 && g == 1 && !in_aff && attr_ones(k->node, "strides") &&
+	    attr_ones(k->node, "dilations");
+}
+
 static int
 prepare_conv(struct ci_kctx *k, struct cinfer_err *e)
 {
@@ -348,7 +376,11 @@ prepare_conv(struct ci_kctx *k, struct cinfer_err *e)
 	st->in_aff = in.in_aff;
 	st->in_s = in.in_s;
 	st->in_c = in.in_c;
-	if (ci_in_const(k, 1) && w->dtype == CI_DT_FLOAT && w->ndim >= 3 && w->dims[0] >= 1 &&
+	if (wino_qualifies(k, w, g, in.in_aff)) {
+		st->wino = ci_wino_prepare(w->data, (size_t)w->dims[0], (size_t)w->dims[1]);
+		if (st->wino == NULL)
+			goto nomem;
+	} else if (ci_in_const(k, 1) && w->dtype == CI_DT_FLOAT && w->ndim >= 3 && w->dims[0] >= 1 &&
 	    w->dims[1] >= 1 && g >= 1 && w->dims[0] % g == 0 && w->count > 0) {
 		size_t m = (size_t)w->dims[0], mg = m / (size_t)g, kk = w->count / m;
 		if (!(mg == 1 && w->dims[1] == 1)) {
@@ -468,6 +500,14 @@ conv_body(struct ci_kctx *k, const struct conv_state *st, const struct ci_tensor
 		}
 		return 0;
 	}
+	if (st && st->wino && g == 1 && sp.ns == 2 && !sp.in_aff && sp.k[1] == 3 && sp.k[2] == 3 &&
+	    sp.s[1] == 1 && sp.s[2] == 1 && sp.d[1] == 1 && sp.d[2] == 1 && sp.pb[1] <= 1 &&
+	    sp.pb[2] <= 1 && sp.pe[1] <= 1 && sp.pe[2] <= 1 && c == st->wino->ic &&
+	    m == st->wino->oc && (ci_wino_mode_get() == 2 || (ci_wino_mode_get() == 1 &&
+	    ci_wino_pays(m, c, (size_t)sp.out[1], (size_t)sp.out[2]))))
+		return ci_wino_run(k, st->wino, x->data, n, (size_t)sp.in[1], (size_t)sp.in[2],
+		    (size_t)sp.pb[1], (size_t)sp.pb[2], (size_t)sp.out[1], (size_t)sp.out[2],
+		    b ? b->data : NULL, &ep, acc, y->data, e);
 	direct = !sp.in_aff && ksz == 1 && sp.s[0] == 1 && sp.s[1] == 1 && sp.s[2] == 1 && sp.pb[0] == 0 &&
 	    sp.pb[1] == 0 && sp.pb[2] == 0 && sp.pe[0] == 0 && sp.pe[1] == 0 && sp.pe[2] == 0;
 	if (st && !(st->pa && st->ng == (size_t)g && st->mg == mg && st->kk == cg * ksz))
