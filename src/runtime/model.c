@@ -489,6 +489,24 @@ resolve(struct cinfer_model *m, const char *name, struct cinfer_err *e)
 
 static int build(struct cinfer_model *m, const struct ci_graph *g, struct cinfer_err *e);
 
+/* The context an op sees for node rn (inputs and outputs already bound). */
+static void
+kctx_init(struct ci_kctx *k, struct cinfer_model *m, struct rt_node *rn, struct ci_tensor **inp,
+    struct ci_tensor **outp, int threads)
+{
+	memset(k, 0, sizeof(*k));
+	k->x = &m->x;
+	k->node = rn->n;
+	k->opset = rn->opset;
+	k->n_in = rn->n->n_in;
+	k->n_out = rn->n->n_out;
+	k->in = inp;
+	k->out = outp;
+	k->threads = threads;
+	k->const_mask = rn->const_mask;
+	k->state = &rn->state;
+}
+
 /*
  * Marks each node's constant inputs and runs the ops' prepare hooks, which
  * see only those inputs (the others are NULL) and may keep derived data
@@ -544,16 +562,7 @@ prepare_nodes(struct cinfer_model *m, struct cinfer_err *e)
 			continue;
 		for (size_t j = 0; j < m->max_out + CI_IO_SPARE; j++)
 			outp[j] = NULL;
-		k.x = &m->x;
-		k.node = n;
-		k.opset = rn->opset;
-		k.n_in = n->n_in;
-		k.n_out = n->n_out;
-		k.in = inp;
-		k.out = outp;
-		k.threads = 1;
-		k.const_mask = rn->const_mask;
-		k.state = &rn->state;
+		kctx_init(&k, m, rn, inp, outp, 1);
 		if (rn->op->prepare(&k, e) != 0)
 			return -1;
 		/* constants this node no longer reads: freed once nobody does */
@@ -1254,16 +1263,7 @@ exec_nodes(struct cinfer_model *m, struct cinfer_err *e)
 			outp[j] = rn->out[j] >= 0 ? &m->vals[rn->out[j]].t : NULL;
 		for (size_t j = n->n_out; j < m->max_out + CI_IO_SPARE; j++)
 			outp[j] = NULL;	/* never a stale pointer from the previous node */
-		k.x = &m->x;
-		k.node = n;
-		k.opset = rn->opset;
-		k.n_in = n->n_in;
-		k.n_out = n->n_out;
-		k.in = inp;
-		k.out = outp;
-		k.threads = m->threads;
-		k.const_mask = rn->const_mask;
-		k.state = &rn->state;
+		kctx_init(&k, m, rn, inp, outp, m->threads);
 		m->x.cur = rn;
 		if (rn->op->run(&k, e) != 0)
 			return -1;

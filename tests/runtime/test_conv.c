@@ -19,76 +19,12 @@
  */
 #include <math.h>
 
-#include "testutil.h"
+#include "rt_testutil.h"
 
 #include "cinfer/runtime.h"
 #include "runtime/conv.h"
 #include "runtime/graph.h"
 #include "runtime/sgemm.h"
-
-static const char *
-vec(const char *name)
-{
-	static char buf[4][4096];
-	static int n;
-	char *p = buf[n++ % 4];
-
-	snprintf(p, 4096, "%s", t_src(name));
-	return p;
-}
-
-static void
-read_pb(const char *rel, struct cinfer_tensor *t)
-{
-	char path[512];
-	struct cinfer_err e = { 0 };
-	size_t size;
-	uint8_t *buf;
-
-	snprintf(path, sizeof(path), "tests/runtime/vectors/conv/%s", rel);
-	buf = t_read(vec(path), &size);
-	assert_int_equal(cinfer_tensor_read_pb(buf, size, t, NULL, &e), 0);
-	ci_free(buf);
-}
-
-/* Loads and runs model rel on in; out gets the first output. */
-static void
-run_model(const char *rel, const struct cinfer_tensor *in, int threads,
-    struct cinfer_tensor *out)
-{
-	char path[512];
-	struct cinfer_model *m = NULL;
-	struct cinfer_err e = { 0 };
-
-	snprintf(path, sizeof(path), "tests/runtime/vectors/conv/%s", rel);
-	if (cinfer_model_load(vec(path), &m, &e) != 0)
-		fail_msg("%s: load: %s", rel, e.msg);
-	cinfer_model_set_threads(m, threads);
-	if (cinfer_model_run(m, in, 1, out, 1, &e) != 0)
-		fail_msg("%s: run: %s", rel, e.msg);
-	/* a second run reuses the state prepared at load */
-	cinfer_tensor_clear(out);
-	if (cinfer_model_run(m, in, 1, out, 1, &e) != 0)
-		fail_msg("%s: run 2: %s", rel, e.msg);
-	cinfer_model_free(m);
-}
-
-static void
-assert_close(const char *what, const struct cinfer_tensor *got, const struct cinfer_tensor *want,
-    double tol)
-{
-	const float *g = got->data, *w = want->data;
-	size_t n = want->size / sizeof(float);
-
-	assert_int_equal(got->ndim, want->ndim);
-	for (int d = 0; d < want->ndim; d++)
-		assert_int_equal(got->dims[d], want->dims[d]);
-	assert_int_equal(got->size, want->size);
-	for (size_t i = 0; i < n; i++)
-		if (!(fabs((double)g[i] - w[i]) <= tol + tol * fabs((double)w[i])))
-			fail_msg("%s: element %zu: %.9g, want %.9g", what, i, (double)g[i],
-			    (double)w[i]);
-}
 
 static const char *const kernels[] = {
 	"3x3_pad", "3x3_s2_asym", "5x5_dil2", "group2", "1x1", "1x1_s2", "dw3x3",
@@ -107,14 +43,14 @@ check_kernels(void)
 			struct cinfer_tensor in = { 0 }, want = { 0 }, got = { 0 };
 			char name[128], what[160];
 			snprintf(name, sizeof(name), "k_%s_in.pb", kernels[i]);
-			read_pb(name, &in);
+			rt_read_pb("conv", name, &in);
 			snprintf(name, sizeof(name), "k_%s_out.pb", kernels[i]);
-			read_pb(name, &want);
+			rt_read_pb("conv", name, &want);
 			snprintf(name, sizeof(name), "k_%s.onnx", kernels[i]);
-			run_model(name, &in, threads, &got);
+			rt_run_model("conv", name, &in, threads, &got);
 			snprintf(what, sizeof(what), "%s, %d threads, path %d", kernels[i], threads,
 			    (int)ci_sgemm_path_get());
-			assert_close(what, &got, &want, 1e-4);
+			rt_assert_close(what, &got, &want, 1e-4);
 			cinfer_tensor_clear(&in);
 			cinfer_tensor_clear(&want);
 			cinfer_tensor_clear(&got);
@@ -147,11 +83,11 @@ check_fused(const char *name, unsigned long want_bn, unsigned long want_fused,
 	unsigned long bn0, f0, bn1, f1, i0, i1;
 
 	snprintf(path, sizeof(path), "f_%s_in.pb", name);
-	read_pb(path, &in);
+	rt_read_pb("conv", path, &in);
 	snprintf(path, sizeof(path), "f_%s.onnx", name);
 	ci_graph_optimize_enable(0);
 	ci_pass_conv_stats(&bn0, &f0, &i0);
-	run_model(path, &in, 1, &plain);
+	rt_run_model("conv", path, &in, 1, &plain);
 	ci_pass_conv_stats(&bn1, &f1, &i1);
 	assert_int_equal(bn1 - bn0, 0);
 	assert_int_equal(f1 - f0, 0);
@@ -159,12 +95,12 @@ check_fused(const char *name, unsigned long want_bn, unsigned long want_fused,
 	ci_graph_optimize_enable(1);
 	for (int threads = 1; threads <= 2; threads++) {
 		ci_pass_conv_stats(&bn0, &f0, &i0);
-		run_model(path, &in, threads, &opt);
+		rt_run_model("conv", path, &in, threads, &opt);
 		ci_pass_conv_stats(&bn1, &f1, &i1);
 		assert_int_equal(bn1 - bn0, want_bn);
 		assert_int_equal(f1 - f0, want_fused);
 		assert_int_equal(i1 - i0, want_in);
-		assert_close(name, &opt, &plain, 1e-4);
+		rt_assert_close(name, &opt, &plain, 1e-4);
 		cinfer_tensor_clear(&opt);
 	}
 	cinfer_tensor_clear(&in);
@@ -210,13 +146,13 @@ test_bad_attributes(void **state)
 	for (size_t i = 0; i < CI_ARRAY_LEN(bad); i++) {
 		snprintf(path, sizeof(path), "tests/runtime/vectors/conv/%s.onnx", bad[i]);
 		memset(&e, 0, sizeof(e));
-		if (cinfer_model_load(vec(path), &m, &e) == 0)
+		if (cinfer_model_load(t_src(path), &m, &e) == 0)
 			fail_msg("%s loaded", bad[i]);
 	}
 	/* a well-formed FusedConv in a model file runs (Clip to [-1, 1]) */
 	for (size_t i = 0; i < CI_ARRAY_LEN(x); i++)
 		x[i] = (float)((int)(i * 37 % 19) - 9);
-	run_model("ok_fused.onnx", &in, 1, &out);
+	rt_run_model("conv", "ok_fused.onnx", &in, 1, &out);
 	assert_int_equal(out.size, 4 * 8 * 8 * sizeof(float));
 	for (size_t i = 0; i < 4 * 8 * 8; i++) {
 		float v = ((const float *)out.data)[i];

@@ -14,64 +14,12 @@
  */
 #include <math.h>
 
-#include "testutil.h"
+#include "rt_testutil.h"
 
 #include "cinfer/runtime.h"
 #include "runtime/conv_winograd.h"
 #include "runtime/graph.h"
 #include "runtime/sgemm.h"
-
-static void
-read_pb(const char *rel, struct cinfer_tensor *t)
-{
-	char path[512];
-	struct cinfer_err e = { 0 };
-	size_t size;
-	uint8_t *buf;
-
-	snprintf(path, sizeof(path), "tests/runtime/vectors/wino/%s", rel);
-	buf = t_read(t_src(path), &size);
-	assert_int_equal(cinfer_tensor_read_pb(buf, size, t, NULL, &e), 0);
-	ci_free(buf);
-}
-
-/* Loads and runs model rel on in twice; out gets the first output. */
-static void
-run_model(const char *rel, const struct cinfer_tensor *in, int threads,
-    struct cinfer_tensor *out)
-{
-	char path[512];
-	struct cinfer_model *m = NULL;
-	struct cinfer_err e = { 0 };
-
-	snprintf(path, sizeof(path), "tests/runtime/vectors/wino/%s", rel);
-	if (cinfer_model_load(t_src(path), &m, &e) != 0)
-		fail_msg("%s: load: %s", rel, e.msg);
-	cinfer_model_set_threads(m, threads);
-	if (cinfer_model_run(m, in, 1, out, 1, &e) != 0)
-		fail_msg("%s: run: %s", rel, e.msg);
-	cinfer_tensor_clear(out);
-	if (cinfer_model_run(m, in, 1, out, 1, &e) != 0)
-		fail_msg("%s: run 2: %s", rel, e.msg);
-	cinfer_model_free(m);
-}
-
-static void
-assert_close(const char *what, const struct cinfer_tensor *got, const struct cinfer_tensor *want,
-    double tol)
-{
-	const float *g = got->data, *w = want->data;
-	size_t n = want->size / sizeof(float);
-
-	assert_int_equal(got->ndim, want->ndim);
-	for (int d = 0; d < want->ndim; d++)
-		assert_int_equal(got->dims[d], want->dims[d]);
-	assert_int_equal(got->size, want->size);
-	for (size_t i = 0; i < n; i++)
-		if (!(fabs((double)g[i] - w[i]) <= tol + tol * fabs((double)w[i])))
-			fail_msg("%s: element %zu: %.9g, want %.9g", what, i, (double)g[i],
-			    (double)w[i]);
-}
 
 static const char *const cases[] = {
 	"odd_b2", "even_p0", "one", "asym", "resid", "parts", "wide",
@@ -94,15 +42,15 @@ check(int mode, int wino)
 				int one = strcmp(cases[i], "one") == 0;	/* public */
 				ci_wino_chunk_set(chunks[ch]);
 				snprintf(name, sizeof(name), "w_%s_in.pb", cases[i]);
-				read_pb(name, &in);
+				rt_read_pb("wino", name, &in);
 				snprintf(name, sizeof(name), "w_%s_out.pb", cases[i]);
-				read_pb(name, &want);
+				rt_read_pb("wino", name, &want);
 				snprintf(name, sizeof(name), "w_%s.onnx", cases[i]);
-				run_model(name, &in, threads, &got);
+				rt_run_model("wino", name, &in, threads, &got);
 				n1 = ci_wino_count();
 				snprintf(what, sizeof(what), "%s, mode %d, %d threads, chunk %zu, path %d",
 				    cases[i], mode, threads, chunks[ch], (int)ci_sgemm_path_get());
-				assert_close(what, &got, &want, 1e-4);
+				rt_assert_close(what, &got, &want, 1e-4);
 				if (wino == 1 && n1 != n0 + 2)
 					fail_msg("%s: Winograd not taken", what);
 				if (wino == 0 && n1 != n0)
@@ -152,12 +100,12 @@ test_unfused(void **state)
 	(void)state;
 	ci_graph_optimize_enable(0);
 	ci_wino_mode_set(2);
-	read_pb("w_resid_in.pb", &in);
-	read_pb("w_resid_out.pb", &want);
-	run_model("w_resid.onnx", &in, 2, &got);
+	rt_read_pb("wino", "w_resid_in.pb", &in);
+	rt_read_pb("wino", "w_resid_out.pb", &want);
+	rt_run_model("wino", "w_resid.onnx", &in, 2, &got);
 	ci_graph_optimize_enable(1);
 	ci_wino_mode_set(1);
-	assert_close("resid unfused", &got, &want, 1e-4);
+	rt_assert_close("resid unfused", &got, &want, 1e-4);
 	assert_int_equal(ci_wino_count(), n0 + 2);
 	cinfer_tensor_clear(&in);
 	cinfer_tensor_clear(&want);
