@@ -82,6 +82,19 @@ ci_g_index_free(struct ci_gindex *ix)
 	ci_free(ix);
 }
 
+/* Appends (copy of name, node) to tab; off: next free byte of ix->names. */
+static void
+put(struct ci_gindex *ix, struct ent *tab, size_t *n, const char *name, long node, size_t *off)
+{
+	size_t len = strlen(name) + 1;
+
+	memcpy(ix->names + *off, name, len);
+	tab[*n].name = ix->names + *off;
+	tab[*n].node = node;
+	(*n)++;
+	*off += len;
+}
+
 struct ci_gindex *
 ci_g_index(const struct ci_graph *g, struct cinfer_err *e)
 {
@@ -120,36 +133,28 @@ ci_g_index(const struct ci_graph *g, struct cinfer_err *e)
 	ix->inputs = ci_calloc(g->n_inputs + 1, sizeof(struct ent));
 	if (!ix->names || !ix->uses || !ix->makes || !ix->consts || !ix->pinned || !ix->inputs)
 		goto nomem;
-#define COPY(dst, s, nd) do { \
-		size_t l_ = strlen(s) + 1; \
-		memcpy(ix->names + off, (s), l_); \
-		(dst).name = ix->names + off; \
-		(dst).node = (nd); \
-		off += l_; \
-	} while (0)
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		const struct ci_node *n = &g->nodes[i];
 		if (n->op_type == NULL)
 			continue;
 		for (size_t j = 0; j < n->n_in; j++)
 			if (n->inputs[j][0])
-				{ COPY(ix->uses[ix->n_uses], n->inputs[j], (long)i); ix->n_uses++; }
+				put(ix, ix->uses, &ix->n_uses, n->inputs[j], (long)i, &off);
 		for (size_t j = 0; j < n->n_out; j++)
 			if (n->outputs[j][0])
-				{ COPY(ix->makes[ix->n_makes], n->outputs[j], (long)i); ix->n_makes++; }
+				put(ix, ix->makes, &ix->n_makes, n->outputs[j], (long)i, &off);
 	}
 	for (size_t i = 0; i < g->n_inputs; i++)
-		{ COPY(ix->inputs[ix->n_inputs], g->inputs[i].name, (long)i); ix->n_inputs++; }
+		put(ix, ix->inputs, &ix->n_inputs, g->inputs[i].name, (long)i, &off);
 	qsort(ix->inputs, ix->n_inputs, sizeof(struct ent), ent_cmp);
 	for (size_t i = 0; i < g->n_inits; i++) {
 		size_t c;
 		if (range(ix->inputs, ix->n_inputs, g->inits[i].name, &c))
 			continue;	/* overridable default, not a constant */
-		{ COPY(ix->consts[ix->n_consts], g->inits[i].name, (long)i); ix->n_consts++; }
+		put(ix, ix->consts, &ix->n_consts, g->inits[i].name, (long)i, &off);
 	}
 	for (size_t i = 0; i < g->n_outputs; i++)
-		{ COPY(ix->pinned[ix->n_pinned], g->outputs[i].name, (long)i); ix->n_pinned++; }
-#undef COPY
+		put(ix, ix->pinned, &ix->n_pinned, g->outputs[i].name, (long)i, &off);
 	qsort(ix->uses, ix->n_uses, sizeof(struct ent), ent_cmp);
 	qsort(ix->makes, ix->n_makes, sizeof(struct ent), ent_cmp);
 	qsort(ix->consts, ix->n_consts, sizeof(struct ent), ent_cmp);

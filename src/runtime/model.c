@@ -541,9 +541,6 @@ prepare_nodes(struct cinfer_model *m, struct cinfer_err *e)
 		for (size_t j = 0; j < rn->n_implicit; j++)
 			m->vals[rn->implicit[j]].need++;
 	}
-	for (size_t i = 0; m->vals && i < m->n_vals; i++)
-		if (m->vals[i].kind == V_CONST && m->parent != NULL)
-			m->vals[i].need++;	/* subgraph constants: never dropped */
 	for (size_t i = 0; i < m->n_nodes; i++) {
 		struct rt_node *rn = &m->nodes[i];
 		const struct ci_node *n = rn->n;
@@ -571,7 +568,8 @@ prepare_nodes(struct cinfer_model *m, struct cinfer_err *e)
 			if (!(k.drop_mask >> j & 1u) || rn->in[j] < 0)
 				continue;
 			v = &m->vals[rn->in[j]];
-			if (v->kind == V_CONST && --v->need == 0)
+			/* subgraph constants are never dropped */
+			if (v->kind == V_CONST && m->parent == NULL && --v->need == 0)
 				const_free(v);
 		}
 	}

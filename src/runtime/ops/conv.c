@@ -358,6 +358,22 @@ wino_qualifies(const struct ci_kctx *k, const struct ci_tensor *w, int64_t g, in
 	    attr_ones(k->node, "dilations");
 }
 
+/* Packs st->ng groups of weights, each rows x cols (op: transposed when
+ * trans), as GEMM A operands into st->pa. -1: out of memory. */
+static int
+pack_groups(struct conv_state *st, int trans, size_t rows, size_t cols, const float *w)
+{
+	st->pa = ci_calloc(st->ng, sizeof(*st->pa));
+	if (st->pa == NULL)
+		return -1;
+	for (size_t gi = 0; gi < st->ng; gi++) {
+		st->pa[gi] = ci_sgemm_pack(CI_SGEMM_A, trans, rows, cols, w + gi * rows * cols, cols);
+		if (st->pa[gi] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 prepare_conv(struct ci_kctx *k, struct cinfer_err *e)
 {
@@ -384,18 +400,11 @@ prepare_conv(struct ci_kctx *k, struct cinfer_err *e)
 	    w->dims[1] >= 1 && g >= 1 && w->dims[0] % g == 0 && w->count > 0) {
 		size_t m = (size_t)w->dims[0], mg = m / (size_t)g, kk = w->count / m;
 		if (!(mg == 1 && w->dims[1] == 1)) {
-			st->pa = ci_calloc((size_t)g, sizeof(*st->pa));
-			if (st->pa == NULL)
-				goto nomem;
 			st->ng = (size_t)g;
 			st->mg = mg;
 			st->kk = kk;
-			for (size_t gi = 0; gi < (size_t)g; gi++) {
-				st->pa[gi] = ci_sgemm_pack(CI_SGEMM_A, 0, mg, kk,
-				    (const float *)w->data + gi * mg * kk, kk);
-				if (st->pa[gi] == NULL)
-					goto nomem;
-			}
+			if (pack_groups(st, 0, mg, kk, w->data) != 0)
+				goto nomem;
 		}
 	}
 	ci_state_set(k, st, conv_state_free);
@@ -714,15 +723,8 @@ prepare_convt(struct ci_kctx *k, struct cinfer_err *e)
 	st->ng = (size_t)g;
 	st->kk = (size_t)w->dims[0] / (size_t)g;	/* cg: the GEMM's depth */
 	st->mg = w->count / (size_t)w->dims[0];		/* M/g * kernel: its rows */
-	st->pa = ci_calloc(st->ng, sizeof(*st->pa));
-	if (st->pa == NULL)
+	if (pack_groups(st, 1, st->kk, st->mg, w->data) != 0)
 		goto nomem;
-	for (size_t gi = 0; gi < st->ng; gi++) {
-		st->pa[gi] = ci_sgemm_pack(CI_SGEMM_A, 1, st->kk, st->mg,
-		    (const float *)w->data + gi * st->kk * st->mg, st->mg);
-		if (st->pa[gi] == NULL)
-			goto nomem;
-	}
 	ci_state_set(k, st, conv_state_free);
 	return 0;
 nomem:
